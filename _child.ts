@@ -1,0 +1,63 @@
+// Copyright 2026 the @parallel/multiprocessing authors. MIT license.
+// The child runtime. The entry a parent builds imports this module first:
+// evaluating it reads the start frame from stdin (synchronously, so the
+// user's modules see their process's name while they load) and starts the
+// orphan watch. Then the entry imports the user's modules and calls
+// `runChild`, which rebuilds the `Process` object and runs it.
+
+import { decodePayload, readFrameSync } from "./_codec.ts";
+import { canSignalGroups } from "./_permissions.ts";
+import { runtime } from "./_state.ts";
+import type { Namespace } from "./_target.ts";
+import "./process.ts";
+
+/** How often the child checks that its parent is alive, in ms. */
+const ORPHAN_CHECK_INTERVAL = 200;
+
+const state = runtime();
+const { header, payload } = readFrameSync();
+state.header = header;
+state.payload = payload;
+state.loading = true;
+
+// No orphans: when the parent dies, however it dies, this process is
+// re-parented and Deno.ppid changes. End the whole process group then.
+if (Deno.ppid !== header.parentPid) orphaned();
+const watch = setInterval(() => {
+  if (Deno.ppid !== header.parentPid) orphaned();
+}, ORPHAN_CHECK_INTERVAL);
+Deno.unrefTimer(watch);
+
+function orphaned(): never {
+  if (canSignalGroups()) {
+    try {
+      // This process leads its group (the parent spawned it detached).
+      Deno.kill(-Deno.pid, "SIGTERM");
+    } catch {
+      // Fall through to exiting alone.
+    }
+  }
+  Deno.exit(1);
+}
+
+/**
+ * Runs the process the parent started, once the entry has imported the
+ * modules that define its target. Prints an error as Python prints a
+ * traceback (`Process NAME:` then the stack) and exits with code 1.
+ *
+ * @param namespaces The imported modules, in the order of `header.modules`.
+ */
+export async function runChild(namespaces: Namespace[]): Promise<void> {
+  state.loading = false;
+  try {
+    const values = await decodePayload(header.encoding, payload);
+    state.payload = null;
+    const self = state.rebuild!(namespaces, values);
+    state.current = self;
+    await self.run();
+  } catch (error) {
+    console.error(`Process ${header.name}:`);
+    console.error(error);
+    Deno.exit(1);
+  }
+}

@@ -1,0 +1,83 @@
+// Copyright 2026 the @parallel/multiprocessing authors. MIT license.
+// Per-process runtime state, kept on `globalThis` so that every copy of this
+// package loaded into one process (say, once from JSR and once from a local
+// path) sees the same children, counters and child header.
+
+/** What a child learns about itself from its parent before its modules load. */
+export interface ChildHeader {
+  /** The child's name, as the parent's `Process` object had it at start. */
+  name: string;
+  /** Python's `_identity`: the counters from the main process down to here. */
+  identity: number[];
+  daemon: boolean;
+  parentName: string;
+  parentPid: number;
+  /** Module URLs the entry imports statically, in order. */
+  modules: string[];
+  /** The subclass to rebuild, or null for a plain `Process`. */
+  className: string | null;
+  /** How to find the target function, if there is one. */
+  target: TargetRef | null;
+  /** How many payload values are args; the rest are subclass fields. */
+  argCount: number;
+  /** The names of the subclass fields that follow the args. */
+  fields: string[];
+  /** How the payload (args, or subclass fields) is encoded. */
+  encoding: "json" | "v8";
+}
+
+/** How the child finds a target function; see ARCHITECTURE.md. */
+export interface TargetRef {
+  name: string;
+  source: string;
+}
+
+/** What the child's entry runs once its modules are loaded. */
+export type Rebuild = (
+  namespaces: Record<string, unknown>[],
+  values: unknown[],
+) => { run(): unknown };
+
+/** A started child as the runtime tracks it (a `Process` in practice). */
+export interface TrackedChild {
+  readonly daemon: boolean;
+  isAlive(): boolean;
+  terminate(): void;
+}
+
+/** The state of this OS process as far as the package is concerned. */
+export interface RuntimeState {
+  /** Set in a child process: the header its parent sent. */
+  header: ChildHeader | null;
+  /** The undecoded payload that came with the header. */
+  payload: Uint8Array | null;
+  /** True while a child is still importing its modules. */
+  loading: boolean;
+  /** How many `Process` objects this process has created. */
+  counter: number;
+  /** Started children that have not exited yet. */
+  children: Set<TrackedChild>;
+  /** The object `currentProcess()` returns, once built. */
+  current: unknown;
+  /** Whether the exit hook that ends daemon children is installed. */
+  exitHook: boolean;
+  /** Set by `process.ts`: rebuilds the child's own `Process` object. */
+  rebuild: Rebuild | null;
+}
+
+const KEY = Symbol.for("@parallel/multiprocessing/runtime");
+
+/** Returns this process's runtime state, creating it on first use. */
+export function runtime(): RuntimeState {
+  const g = globalThis as unknown as Record<symbol, RuntimeState | undefined>;
+  return g[KEY] ??= {
+    header: null,
+    payload: null,
+    loading: false,
+    counter: 0,
+    children: new Set(),
+    current: null,
+    exitHook: false,
+    rebuild: null,
+  };
+}

@@ -1,0 +1,885 @@
+// Copyright 2026 the @parallel/multiprocessing authors. MIT license.
+/**
+ * Python's `multiprocessing.Process` for Deno: run a function in a real OS
+ * child process, wait for it, name it, stop it, read its pid and exit code.
+ *
+ * @example Run a function in a child process
+ * ```ts ignore
+ * import { Process } from "@parallel/multiprocessing/process";
+ *
+ * export function add(x: number, y: number) {
+ *   console.log(x + y);
+ * }
+ *
+ * if (import.meta.main) {
+ *   const p = new Process({ target: add, args: [1, 2] });
+ *   p.start();
+ *   await p.join();
+ *   console.log(p.exitCode); // 0
+ * }
+ * ```
+ *
+ * @module
+ */
+
+import { encodeFrame, payloadBytes, preparePayload } from "./_codec.ts";
+import {
+  canSignalGroups,
+  type ChildPermissions,
+  permissionFlags,
+} from "./_permissions.ts";
+import { type ChildHeader, runtime, type TargetRef } from "./_state.ts";
+import {
+  describe,
+  describeFunction,
+  hint,
+  inferModule,
+  type Namespace,
+  resolveClass,
+  resolveFunction,
+  TargetNotFoundError,
+} from "./_target.ts";
+
+export type {
+  ChildPermissions,
+  ChildPermissionsObject,
+  PermissionName,
+  PermissionValue,
+} from "./_permissions.ts";
+
+/** Options for {@linkcode Process}. */
+export interface ProcessOptions<A extends unknown[] = unknown[]> {
+  /**
+   * The function the child calls with `args`. It is found in the child by
+   * importing the module where the process is constructed (or `module`) and
+   * looking among its exports; a function that is not exported runs from its
+   * source text, which works when it is self-contained.
+   *
+   * @default {undefined}
+   */
+  target?: (...args: A) => unknown;
+  /**
+   * The arguments for `target`. They travel by structured clone.
+   *
+   * @default {[]}
+   */
+  args?: A;
+  /**
+   * The process's name, for humans and for `currentProcess().name` in the
+   * child.
+   *
+   * @default {"Process-N"} (the class name, then a counter from 1)
+   */
+  name?: string;
+  /**
+   * A daemon child is ended when its parent exits; a non-daemon child keeps
+   * its parent running until it ends.
+   *
+   * @default {false}
+   */
+  daemon?: boolean;
+  /**
+   * What the child may do: `"inherit"` gives it every permission kind the
+   * parent holds in full, `"none"` nothing, and an object exactly what it
+   * lists (each checked against the parent's grants).
+   *
+   * @default {"inherit"}
+   */
+  permissions?: ChildPermissions;
+  /**
+   * Environment variables to set in the child, on top of the parent's.
+   *
+   * @default {undefined}
+   */
+  env?: Record<string, string>;
+  /**
+   * The child's working directory.
+   *
+   * @default {undefined} (the parent's)
+   */
+  cwd?: string | URL;
+  /**
+   * Aborting this signal terminates the child.
+   *
+   * @default {undefined}
+   */
+  signal?: AbortSignal;
+  /**
+   * The module the child imports to find `target` or the subclass. Inferred
+   * from where the process is constructed when left out.
+   *
+   * @default {undefined}
+   */
+  module?: string | URL;
+}
+
+/** Options for {@linkcode Process.prototype.join}. */
+export interface JoinOptions {
+  /**
+   * How long to wait in milliseconds. When it passes, `join()` resolves with
+   * the child still running, as in Python.
+   *
+   * @default {undefined} (wait for as long as it takes)
+   */
+  timeout?: number;
+  /**
+   * Aborting this signal rejects the wait with `signal.reason`; the child
+   * goes on.
+   *
+   * @default {undefined}
+   */
+  signal?: AbortSignal;
+}
+
+/** Which process an object stands for. */
+type Role = "child" | "self" | "main" | "parent";
+
+/** Set just around the internal construction of non-child objects. */
+let nextRole: Role = "child";
+
+const SIGNAL_NAMES: Record<number, string> = {
+  1: "SIGHUP",
+  2: "SIGINT",
+  3: "SIGQUIT",
+  4: "SIGILL",
+  5: "SIGTRAP",
+  6: "SIGABRT",
+  8: "SIGFPE",
+  9: "SIGKILL",
+  11: "SIGSEGV",
+  13: "SIGPIPE",
+  14: "SIGALRM",
+  15: "SIGTERM",
+};
+
+/**
+ * A function running in a real OS child process, with the meaning of
+ * Python's `multiprocessing.Process`.
+ *
+ * Subclasses may override {@linkcode Process.prototype.run}; the child
+ * rebuilds them from their exported class and their public fields.
+ *
+ * @typeParam A The argument types of the target.
+ *
+ * @example Start, wait, read the exit code
+ * ```ts ignore
+ * import { Process } from "@parallel/multiprocessing";
+ *
+ * export function work(n: number) {
+ *   console.log(n * 2);
+ * }
+ *
+ * if (import.meta.main) {
+ *   const p = new Process({ target: work, args: [21], name: "worker-1" });
+ *   p.start();
+ *   await p.join();
+ *   console.log(p.exitCode, p.isAlive()); // 0 false
+ * }
+ * ```
+ */
+export class Process<A extends unknown[] = unknown[]> {
+  #role: Role;
+  #target: ((...args: A) => unknown) | undefined;
+  #args: A;
+  #name: string;
+  #daemon: boolean;
+  #permissions: ChildPermissions;
+  #env: Record<string, string> | undefined;
+  #cwd: string | URL | undefined;
+  #signal: AbortSignal | undefined;
+  #modules: string[];
+  #identity: number[];
+  #child: Deno.ChildProcess | null = null;
+  #exitCode: number | null = null;
+  #exited: Promise<void> | null = null;
+  #closed = false;
+  #onAbort: (() => void) | null = null;
+
+  /**
+   * Creates a process object; nothing runs until {@linkcode start}.
+   *
+   * @param options The target, its args, and how to run it.
+   * @throws {TypeError} If an option has the wrong type.
+   * @throws {RangeError} If the name is empty.
+   */
+  constructor(options: ProcessOptions<A> = {}) {
+    this.#role = nextRole;
+    nextRole = "child";
+    if (typeof options !== "object" || options === null) {
+      throw new TypeError(
+        `Cannot create process: expected an options object, received ${
+          describe(options)
+        }`,
+      );
+    }
+    const state = runtime();
+    const { target, args = [] as unknown[] as A, daemon, module } = options;
+    if (target !== undefined) describeFunction(target);
+    if (!Array.isArray(args)) {
+      throw new TypeError(
+        `Cannot create process: expected args to be an array, received ${
+          describe(args)
+        }`,
+      );
+    }
+    this.#target = target;
+    this.#args = args;
+    this.#daemon = daemon === undefined
+      ? false
+      : checkBoolean("daemon", daemon);
+    this.#permissions = options.permissions ?? "inherit";
+    this.#env = options.env;
+    this.#cwd = options.cwd;
+    this.#signal = options.signal;
+    if (this.#signal !== undefined && !(this.#signal instanceof AbortSignal)) {
+      throw new TypeError(
+        `Cannot create process: expected signal to be an AbortSignal, received ${
+          describe(this.#signal)
+        }`,
+      );
+    }
+    const parentIdentity = state.header?.identity ?? [];
+    this.#identity = this.#role === "child"
+      ? [...parentIdentity, ++state.counter]
+      : parentIdentity;
+    this.#name = options.name === undefined
+      ? `${new.target.name}-${this.#identity.join(":")}`
+      : checkName(options.name);
+    if (module !== undefined) {
+      this.#modules = [new URL(String(module), "file:///").href];
+    } else {
+      const className = new.target === Process ? null : new.target.name;
+      const found = this.#role === "child"
+        ? inferModule(new Error().stack ?? "", className)
+        : null;
+      this.#modules = found ? [found] : [];
+    }
+  }
+
+  /**
+   * What the child does: by default, calls the target with the args.
+   * Subclasses override it, as in Python.
+   *
+   * @returns What the target returns (awaited by the child).
+   */
+  run(): unknown {
+    return this.#target?.(...this.#args);
+  }
+
+  /**
+   * Starts the child. It is synchronous: `pid` is set when it returns.
+   *
+   * @throws {Error} If the process was started before, is closed, stands
+   * for the current process, or if this is a child still importing its
+   * modules (a main part without the `import.meta.main` guard).
+   * @throws {TypeError} If an argument or field cannot be cloned.
+   * @throws {Deno.errors.NotCapable} If the child would get more
+   * permissions than this process holds; nothing is started.
+   */
+  start(): void {
+    this.#checkOpen("start");
+    if (this.#role !== "child") {
+      throw new Error(
+        `Cannot start ${this.#name}: it stands for a process that is already running`,
+      );
+    }
+    if (this.#child) {
+      throw new Error(
+        `Cannot start a process twice: ${this.#name} is already started with pid ${this.#child.pid}`,
+      );
+    }
+    const state = runtime();
+    if (state.loading) {
+      throw new Error(
+        `Cannot start ${this.#name} while this child is still importing ${
+          state.header?.modules[0] ?? "its modules"
+        }: put the main part of that module under \`if (import.meta.main)\` ` +
+          "so that it does not run again in the child (Python's `if __name__ == '__main__'`)",
+      );
+    }
+    this.#signal?.throwIfAborted();
+
+    const className = this.constructor === Process
+      ? null
+      : this.constructor.name;
+    if (className !== null && this.#modules.length === 0) {
+      throw new TargetNotFoundError(
+        `Cannot start ${this.#name}: the module that defines class ${className} is unknown; ` +
+          hint(className, this.#modules),
+      );
+    }
+    const fields = Object.entries(this);
+    const payload = preparePayload([
+      ...this.#args.map((value, i) =>
+        [`args[${i}]`, value] as [string, unknown]
+      ),
+      ...fields.map(([key, value]) =>
+        [`field "${key}"`, value] as [string, unknown]
+      ),
+    ]);
+    const target: TargetRef | null = this.#target
+      ? describeFunction(this.#target)
+      : null;
+    const header: ChildHeader = {
+      name: this.#name,
+      identity: this.#identity,
+      daemon: this.#daemon,
+      parentName: (currentProcess() as Process).name,
+      parentPid: Deno.pid,
+      modules: this.#modules,
+      className,
+      target,
+      argCount: this.#args.length,
+      fields: fields.map(([key]) => key),
+      encoding: payload.encoding,
+    };
+    const flags = permissionFlags(this.#permissions);
+
+    const child = new Deno.Command(Deno.execPath(), {
+      args: ["run", "--no-prompt", ...flags, entryUrl(header.modules)],
+      stdin: "piped",
+      stdout: "inherit",
+      stderr: "inherit",
+      // Its own session and process group, so that terminate() and kill()
+      // can reach everything it starts.
+      detached: true,
+      env: this.#env,
+      cwd: this.#cwd,
+    }).spawn();
+    this.#child = child;
+    if (this.#daemon) child.unref();
+    const written = writeFrame(child, header, payload);
+    state.children.add(this);
+    installExitHook();
+    if (this.#signal) {
+      const onAbort = () => this.terminate();
+      this.#onAbort = onAbort;
+      this.#signal.addEventListener("abort", onAbort, { once: true });
+    }
+    this.#exited = Promise.all([child.status, written]).then(([status]) => {
+      this.#exitCode = status.signal === null
+        ? status.code
+        : -(status.code - 128);
+      state.children.delete(this);
+      if (this.#onAbort) {
+        this.#signal?.removeEventListener("abort", this.#onAbort);
+        this.#onAbort = null;
+      }
+    });
+  }
+
+  /**
+   * Waits for the child to exit. After `timeout` ms it resolves with the
+   * child still running (`exitCode` stays `null`), as Python's `join` does.
+   *
+   * @param options A timeout in milliseconds, or `{ timeout, signal }`.
+   * @returns A promise that resolves when the child has exited or the
+   * timeout has passed.
+   * @throws {Error} If the process was never started.
+   * @throws {RangeError} If the timeout is negative or not finite.
+   */
+  async join(options?: number | JoinOptions): Promise<void> {
+    const { timeout, signal } = waitOptions(options);
+    this.#checkOpen("join");
+    if (this.#role !== "child") {
+      throw new Error(
+        `Cannot join ${this.#name}: only a child process can be joined`,
+      );
+    }
+    if (!this.#exited) {
+      throw new Error(`Cannot join ${this.#name}: it has not been started`);
+    }
+    signal?.throwIfAborted();
+    if (this.#exitCode !== null) return;
+    await settle(this.#exited, timeout, signal);
+  }
+
+  /**
+   * Whether the process is running: `false` before start, `true` until the
+   * child exits, `false` after.
+   *
+   * @returns Whether the process is alive.
+   */
+  isAlive(): boolean {
+    switch (this.#role) {
+      case "child":
+        return this.#child !== null && this.#exitCode === null;
+      case "parent":
+        return Deno.ppid === this.pid;
+      default:
+        return true;
+    }
+  }
+
+  /**
+   * Ends the child and everything it started with `SIGTERM`. Does nothing
+   * once the child has exited. Its `exitCode` becomes `-15`.
+   *
+   * @throws {Error} If the process was never started.
+   */
+  terminate(): void {
+    this.#sendSignal("SIGTERM", "terminate");
+  }
+
+  /**
+   * Ends the child and everything it started with `SIGKILL`. Does nothing
+   * once the child has exited. Its `exitCode` becomes `-9`.
+   *
+   * @throws {Error} If the process was never started.
+   */
+  kill(): void {
+    this.#sendSignal("SIGKILL", "kill");
+  }
+
+  /**
+   * Releases the process object. Most methods throw afterwards.
+   *
+   * @throws {Error} If the child is still running.
+   */
+  close(): void {
+    if (this.#role === "child" && this.isAlive()) {
+      throw new Error(
+        `Cannot close ${this.#name} while it is still running: pid is ${this.pid}`,
+      );
+    }
+    this.#closed = true;
+  }
+
+  /** The OS process id: `null` before start. */
+  get pid(): number | null {
+    switch (this.#role) {
+      case "child":
+        return this.#child?.pid ?? null;
+      case "parent":
+        return runtime().header?.parentPid ?? null;
+      default:
+        return Deno.pid;
+    }
+  }
+
+  /** Python's alias of {@linkcode pid}. */
+  get ident(): number | null {
+    return this.pid;
+  }
+
+  /**
+   * `null` before start and while running; then `0` on success, `1` when
+   * the target threw, the code given to `Deno.exit(n)`, or `-N` when the
+   * child was ended by signal N.
+   */
+  get exitCode(): number | null {
+    return this.#exitCode;
+  }
+
+  /** The process's name. */
+  get name(): string {
+    return this.#name;
+  }
+
+  /**
+   * Sets the name; in the child, `currentProcess().name` is the name the
+   * process had when it was started.
+   *
+   * @throws {TypeError} If the name is not a string.
+   * @throws {RangeError} If the name is empty.
+   */
+  set name(value: string) {
+    this.#name = checkName(value);
+  }
+
+  /** Whether the child is ended when its parent exits. */
+  get daemon(): boolean {
+    return this.#daemon;
+  }
+
+  /**
+   * Sets the daemon flag, before start only.
+   *
+   * @throws {Error} If the process has been started.
+   * @throws {TypeError} If the value is not a boolean.
+   */
+  set daemon(value: boolean) {
+    if (this.#role !== "child" || this.#child) {
+      throw new Error(
+        `Cannot set daemon of ${this.#name}: the process has already started`,
+      );
+    }
+    this.#daemon = checkBoolean("daemon", value);
+  }
+
+  /**
+   * Terminates the child if it is still running, then waits for it.
+   *
+   * @returns A promise that resolves once the child has exited.
+   */
+  async [Symbol.asyncDispose](): Promise<void> {
+    if (this.#role !== "child" || !this.#exited) return;
+    if (this.isAlive()) this.terminate();
+    await this.#exited;
+  }
+
+  /**
+   * Python's repr: `<Process name='Process-1' pid=4242 parent=4241 started>`.
+   *
+   * @returns The repr.
+   */
+  toString(): string {
+    const className = this.#role === "main"
+      ? "_MainProcess"
+      : this.#role === "parent"
+      ? "_ParentProcess"
+      : this.constructor.name;
+    const info = [className, `name=${pyRepr(this.#name)}`];
+    if (this.#role === "child" && this.#child) {
+      info.push(`pid=${this.#child.pid}`);
+    }
+    const parent = this.#role === "child"
+      ? Deno.pid
+      : this.#role === "self"
+      ? runtime().header?.parentPid
+      : undefined;
+    info.push(`parent=${parent ?? "None"}`);
+    if (this.#closed) info.push("closed");
+    else if (this.#role === "parent") info.push("unknown");
+    else if (this.#role !== "child") info.push("started");
+    else if (!this.#child) info.push("initial");
+    else if (this.#exitCode === null) info.push("started");
+    else {
+      info.push("stopped");
+      const code = this.#exitCode;
+      const signal = code < 0 ? SIGNAL_NAMES[-code] : undefined;
+      info.push(`exitcode=${signal ? `-${signal}` : code}`);
+    }
+    if (this.#daemon) info.push("daemon");
+    return `<${info.join(" ")}>`;
+  }
+
+  /**
+   * Shows the repr in `console.log`.
+   *
+   * @returns The repr.
+   */
+  [Symbol.for("Deno.customInspect")](): string {
+    return this.toString();
+  }
+
+  #checkOpen(action: string): void {
+    if (this.#closed) {
+      throw new Error(
+        `Cannot ${action} ${this.#name}: the process object is closed`,
+      );
+    }
+  }
+
+  #sendSignal(signal: "SIGTERM" | "SIGKILL", action: string): void {
+    this.#checkOpen(action);
+    if (this.#role !== "child") {
+      throw new Error(
+        `Cannot ${action} ${this.#name}: only a child process can be ended`,
+      );
+    }
+    const child = this.#child;
+    if (!child) {
+      throw new Error(
+        `Cannot ${action} ${this.#name}: it has not been started`,
+      );
+    }
+    if (this.#exitCode !== null) return;
+    if (canSignalGroups()) {
+      try {
+        // The child leads its own process group: signal all of it.
+        Deno.kill(-child.pid, signal);
+        return;
+      } catch {
+        // The group is gone; fall back to the child itself.
+      }
+    }
+    try {
+      child.kill(signal);
+    } catch {
+      // The child exited in the meantime.
+    }
+  }
+}
+
+/**
+ * The object of the process that runs this code. In the main process its
+ * name is `MainProcess`; in a child it is the `Process` object the parent
+ * started, rebuilt.
+ *
+ * @example The main process
+ * ```ts
+ * import { currentProcess } from "@parallel/multiprocessing";
+ *
+ * console.log(currentProcess().name); // "MainProcess"
+ * ```
+ *
+ * @returns The current process.
+ */
+export function currentProcess(): Process {
+  const state = runtime();
+  if (!state.current) {
+    const header = state.header;
+    nextRole = header ? "self" : "main";
+    state.current = new Process({
+      name: header?.name ?? "MainProcess",
+      daemon: header?.daemon ?? false,
+    });
+  }
+  return state.current as Process;
+}
+
+/**
+ * The parent of the current process, or `null` in the main process.
+ *
+ * @example In the main process
+ * ```ts
+ * import { parentProcess } from "@parallel/multiprocessing";
+ *
+ * console.log(parentProcess()); // null
+ * ```
+ *
+ * @returns The parent process, or `null`.
+ */
+export function parentProcess(): Process | null {
+  const header = runtime().header;
+  if (!header) return null;
+  nextRole = "parent";
+  return new Process({ name: header.parentName });
+}
+
+/**
+ * The children of the current process that are still running.
+ *
+ * @example No children yet
+ * ```ts
+ * import { activeChildren } from "@parallel/multiprocessing";
+ *
+ * console.log(activeChildren().length); // 0
+ * ```
+ *
+ * @returns The live children.
+ */
+export function activeChildren(): Process[] {
+  return [...runtime().children].filter((child) =>
+    child.isAlive()
+  ) as Process[];
+}
+
+/**
+ * The number of logical CPUs, as Python's `cpu_count()`.
+ *
+ * @example
+ * ```ts
+ * import { cpuCount } from "@parallel/multiprocessing";
+ *
+ * console.log(cpuCount() >= 1); // true
+ * ```
+ *
+ * @returns The number of CPUs.
+ */
+export function cpuCount(): number {
+  return navigator.hardwareConcurrency;
+}
+
+// The child's entry: load the runtime first (it reads the start frame and
+// marks the child as loading), then the modules, then run.
+const CHILD_URL = new URL("./_child.ts", import.meta.url).href;
+
+function entryUrl(modules: string[]): string {
+  const lines = [`import { runChild } from ${JSON.stringify(CHILD_URL)};`];
+  modules.forEach((url, i) => {
+    lines.push(`import * as m${i} from ${JSON.stringify(url)};`);
+  });
+  lines.push(`await runChild([${modules.map((_, i) => `m${i}`).join(", ")}]);`);
+  return `data:text/javascript,${encodeURIComponent(lines.join("\n"))}`;
+}
+
+async function writeFrame(
+  child: Deno.ChildProcess,
+  header: ChildHeader,
+  payload: ReturnType<typeof preparePayload>,
+): Promise<void> {
+  const writer = child.stdin.getWriter();
+  try {
+    await writer.write(encodeFrame(header, await payloadBytes(payload)));
+  } catch {
+    // The child died before reading; its exit code tells the story.
+  }
+  try {
+    await writer.close();
+  } catch {
+    // Already closed by the child's exit.
+  }
+}
+
+function installExitHook(): void {
+  const state = runtime();
+  if (state.exitHook) return;
+  state.exitHook = true;
+  // Python terminates daemon children at exit. The orphan watch in each
+  // child covers the exits where no handler runs (SIGKILL, crash).
+  globalThis.addEventListener("unload", () => {
+    for (const child of state.children) {
+      if (child.daemon && child.isAlive()) child.terminate();
+    }
+  });
+}
+
+function rebuild(namespaces: Namespace[], values: unknown[]): Process {
+  const header = runtime().header!;
+  const args = values.slice(0, header.argCount);
+  let target: ((...args: unknown[]) => unknown) | undefined;
+  if (header.target) {
+    const { fn, fromSource } = resolveFunction(
+      header.target,
+      namespaces,
+      header.modules,
+    );
+    target = fromSource
+      ? explainScope(fn, header.target.name, header.modules)
+      : fn;
+  }
+  const options = { name: header.name, daemon: header.daemon, target, args };
+  nextRole = "self";
+  if (header.className === null) return new Process(options);
+  const Class = resolveClass(
+    header.className,
+    Process,
+    namespaces,
+    header.modules,
+  );
+  // As Python's spawn unpickles: no subclass constructor runs; the public
+  // fields come back as they were at start().
+  const self = Reflect.construct(Process, [options], Class) as Process;
+  header.fields.forEach((key, i) => {
+    (self as unknown as Record<string, unknown>)[key] =
+      values[header.argCount + i];
+  });
+  return self;
+}
+
+/** Turns a `ReferenceError` from a source-rebuilt target into advice. */
+function explainScope(
+  fn: (...args: unknown[]) => unknown,
+  name: string,
+  modules: string[],
+): (...args: unknown[]) => unknown {
+  const advise = (error: unknown): never => {
+    if (error instanceof ReferenceError) {
+      throw new TargetNotFoundError(
+        `Target "${name}" ran from its source text in the child, where ${error.message}: ` +
+          hint(name, modules),
+        { cause: error },
+      );
+    }
+    throw error;
+  };
+  return function (this: unknown, ...args: unknown[]) {
+    try {
+      const result = fn.apply(this, args);
+      return result instanceof Promise ? result.catch(advise) : result;
+    } catch (error) {
+      return advise(error);
+    }
+  };
+}
+
+runtime().rebuild ??= rebuild;
+
+function checkName(value: unknown): string {
+  if (typeof value !== "string") {
+    throw new TypeError(
+      `Cannot set name: expected a string, received ${describe(value)}`,
+    );
+  }
+  if (value === "") {
+    throw new RangeError(
+      "Cannot set name: expected a non-empty string, received an empty one",
+    );
+  }
+  return value;
+}
+
+function checkBoolean(option: string, value: unknown): boolean {
+  if (typeof value !== "boolean") {
+    throw new TypeError(
+      `Cannot set ${option}: expected a boolean, received ${describe(value)}`,
+    );
+  }
+  return value;
+}
+
+/** Python's `repr()` of a string. */
+function pyRepr(text: string): string {
+  if (text.includes("'") && !text.includes('"')) return `"${text}"`;
+  return `'${text.replaceAll("\\", "\\\\").replaceAll("'", "\\'")}'`;
+}
+
+function waitOptions(options: number | JoinOptions | undefined): JoinOptions {
+  const normalized = typeof options === "number" || options === undefined
+    ? { timeout: options }
+    : options;
+  if (typeof normalized !== "object" || normalized === null) {
+    throw new TypeError(
+      `Cannot wait: expected a timeout in milliseconds or { timeout, signal }, received ${
+        describe(options)
+      }`,
+    );
+  }
+  const { timeout, signal } = normalized;
+  if (timeout !== undefined) {
+    if (typeof timeout !== "number" || Number.isNaN(timeout)) {
+      throw new TypeError(
+        `Cannot wait: expected timeout to be a number of milliseconds, received ${
+          describe(timeout)
+        }`,
+      );
+    }
+    if (timeout < 0 || !Number.isFinite(timeout)) {
+      throw new RangeError(
+        `Cannot wait: expected timeout to be a finite number >= 0, received ${timeout}`,
+      );
+    }
+  }
+  if (signal !== undefined && !(signal instanceof AbortSignal)) {
+    throw new TypeError(
+      `Cannot wait: expected signal to be an AbortSignal, received ${
+        describe(signal)
+      }`,
+    );
+  }
+  return normalized;
+}
+
+/**
+ * Resolves when `promise` settles or `timeout` ms pass; rejects with the
+ * signal's reason if it aborts first. Cleans up its timer and listener.
+ */
+function settle(
+  promise: Promise<void>,
+  timeout: number | undefined,
+  signal: AbortSignal | undefined,
+): Promise<void> {
+  if (timeout === undefined && signal === undefined) return promise;
+  return new Promise<void>((resolve, reject) => {
+    const timer = timeout === undefined ? undefined : setTimeout(done, timeout);
+    const onAbort = () => {
+      cleanup();
+      reject(signal!.reason);
+    };
+    function cleanup() {
+      clearTimeout(timer);
+      signal?.removeEventListener("abort", onAbort);
+    }
+    function done() {
+      cleanup();
+      resolve();
+    }
+    signal?.addEventListener("abort", onAbort, { once: true });
+    promise.then(done, (error) => {
+      cleanup();
+      reject(error);
+    });
+  });
+}
