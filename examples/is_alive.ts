@@ -1,0 +1,30 @@
+// Copyright 2026 the @parallel/multiprocessing authors. MIT license.
+// Seed section 7, the life cycle: `p.isAlive()` is false before start(),
+// true while the child runs, and false after join().
+//
+//   deno run -P examples/is_alive.ts
+//
+// Prints main_start, false, true, the child's 3, func_start, func_end,
+// false, then 5 s later main_end.
+
+import { Process } from "../mod.ts";
+import { newTime, sleep } from "./_seed.ts";
+
+export async function func(x: number, y: number): Promise<void> {
+  console.log(x + y);
+  console.log("func_start", newTime());
+  await sleep(5000);
+  console.log("func_end", newTime());
+}
+
+if (import.meta.main) {
+  console.log("main_start", newTime());
+  const p1 = new Process({ target: func, args: [1, 2] });
+  console.log(p1.isAlive());
+  p1.start();
+  console.log(p1.isAlive());
+  await p1.join();
+  console.log(p1.isAlive());
+  await sleep(5000); // a slow operation
+  console.log("main_end", newTime());
+}
