@@ -179,8 +179,9 @@ const SIGNAL_NAMES: Record<number, string> = {
  */
 export class Process<A extends unknown[] = unknown[]> {
   #role: Role;
-  #target: ((...args: A) => unknown) | undefined;
-  #args: A;
+  // Typed loosely so that a Process<[number]> is also a Process.
+  #target: ((...args: never[]) => unknown) | undefined;
+  #args: unknown[];
   #name: string;
   #daemon: boolean;
   #permissions: ChildPermissions;
@@ -263,7 +264,11 @@ export class Process<A extends unknown[] = unknown[]> {
    * @returns What the target returns (awaited by the child).
    */
   run(): unknown {
-    return this.#target?.(...this.#args);
+    // Called without a receiver, as Python calls `self._target(*args)`.
+    const target = this.#target as
+      | ((...args: unknown[]) => unknown)
+      | undefined;
+    return target?.(...this.#args);
   }
 
   /**
@@ -391,7 +396,7 @@ export class Process<A extends unknown[] = unknown[]> {
     }
     signal?.throwIfAborted();
     if (this.#exitCode !== null) return;
-    await settle(this.#exited, timeout, signal);
+    await this.#held(settle(this.#exited, timeout, signal));
   }
 
   /**
@@ -515,7 +520,7 @@ export class Process<A extends unknown[] = unknown[]> {
   async [Symbol.asyncDispose](): Promise<void> {
     if (this.#role !== "child" || !this.#exited) return;
     if (this.isAlive()) this.terminate();
-    await this.#exited;
+    await this.#held(this.#exited);
   }
 
   /**
@@ -561,6 +566,20 @@ export class Process<A extends unknown[] = unknown[]> {
    */
   [Symbol.for("Deno.customInspect")](): string {
     return this.toString();
+  }
+
+  /**
+   * Keeps this process running while it waits for a daemon child, whose
+   * handle is otherwise unref'd so that it does not hold the parent open.
+   */
+  async #held(waiting: Promise<void>): Promise<void> {
+    if (!this.#daemon) return await waiting;
+    this.#child!.ref();
+    try {
+      await waiting;
+    } finally {
+      if (this.#exitCode === null) this.#child!.unref();
+    }
   }
 
   #checkOpen(action: string): void {

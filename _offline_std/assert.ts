@@ -3,7 +3,7 @@
 // (see README.md beside this file). Same signatures and behaviour as std
 // 1.x for the functions this repository uses; never published.
 
-import { isDeepStrictEqual, inspect } from "node:util";
+import { inspect, isDeepStrictEqual } from "node:util";
 
 /** Error thrown when an assertion fails, as `@std/assert`'s. */
 export class AssertionError extends Error {
@@ -31,7 +31,9 @@ export function assert(expr: unknown, msg = ""): asserts expr {
 export function assertEquals<T>(actual: T, expected: T, msg?: string): void {
   if (isDeepStrictEqual(actual, expected)) return;
   throw new AssertionError(
-    `Values are not equal${suffix(msg)}\n\n    actual: ${show(actual)}\n    expected: ${show(expected)}`,
+    `Values are not equal${suffix(msg)}\n\n    actual: ${
+      show(actual)
+    }\n    expected: ${show(expected)}`,
   );
 }
 
@@ -39,7 +41,9 @@ export function assertEquals<T>(actual: T, expected: T, msg?: string): void {
 export function assertNotEquals<T>(actual: T, expected: T, msg?: string): void {
   if (!isDeepStrictEqual(actual, expected)) return;
   throw new AssertionError(
-    `Expected actual: ${show(actual)} not to be: ${show(expected)}${suffix(msg)}`,
+    `Expected actual: ${show(actual)} not to be: ${show(expected)}${
+      suffix(msg)
+    }`,
   );
 }
 
@@ -51,7 +55,9 @@ export function assertStrictEquals<T>(
 ): asserts actual is T {
   if (Object.is(actual, expected)) return;
   throw new AssertionError(
-    `Values are not strictly equal${suffix(msg)}\n\n    actual: ${show(actual)}\n    expected: ${show(expected)}`,
+    `Values are not strictly equal${suffix(msg)}\n\n    actual: ${
+      show(actual)
+    }\n    expected: ${show(expected)}`,
   );
 }
 
@@ -80,7 +86,11 @@ export function assertStringIncludes(
 }
 
 /** Asserts that `actual` matches the regular expression `expected`. */
-export function assertMatch(actual: string, expected: RegExp, msg?: string): void {
+export function assertMatch(
+  actual: string,
+  expected: RegExp,
+  msg?: string,
+): void {
   if (expected.test(actual)) return;
   throw new AssertionError(
     msg ?? `Expected actual: "${actual}" to match: "${expected}".`,
@@ -115,7 +125,11 @@ export function assertInstanceOf<
 }
 
 /** Asserts that `actual` is greater than or equal to `expected`. */
-export function assertGreaterOrEqual<T>(actual: T, expected: T, msg?: string): void {
+export function assertGreaterOrEqual<T>(
+  actual: T,
+  expected: T,
+  msg?: string,
+): void {
   if (actual >= expected) return;
   throw new AssertionError(
     msg ?? `Expect ${show(actual)} >= ${show(expected)}`,
@@ -151,7 +165,9 @@ function checkError<E extends Error>(
       { cause: error },
     );
   }
-  if (msgIncludes !== undefined && !String(error.message).includes(msgIncludes)) {
+  if (
+    msgIncludes !== undefined && !String(error.message).includes(msgIncludes)
+  ) {
     throw new AssertionError(
       `Expected error message to include "${msgIncludes}", but got "${error.message}"${
         suffix(msg)
@@ -195,7 +211,9 @@ export async function assertRejects<E extends Error = Error>(
   }
   if (typeof promise?.then !== "function") {
     throw new AssertionError(
-      `Function returned a non-promise value when expected to reject${suffix(msg)}`,
+      `Function returned a non-promise value when expected to reject${
+        suffix(msg)
+      }`,
     );
   }
   try {

@@ -18,7 +18,10 @@ async function jsrReachable(): Promise<boolean> {
   }
 }
 
-async function run(args: string[], scan?: (text: string) => void): Promise<boolean> {
+async function run(
+  args: string[],
+  scan?: (text: string) => void,
+): Promise<boolean> {
   console.log(`$ deno ${args.join(" ")}`);
   const child = new Deno.Command(Deno.execPath(), {
     args,

@@ -1,0 +1,673 @@
+// Copyright 2026 the @parallel/multiprocessing authors. MIT license.
+import {
+  assert,
+  assertEquals,
+  assertMatch,
+  assertRejects,
+  assertStrictEquals,
+  assertStringIncludes,
+  assertThrows,
+} from "@std/assert";
+import {
+  activeChildren,
+  type ChildPermissions,
+  cpuCount,
+  currentProcess,
+  parentProcess,
+  Process,
+  type ProcessOptions,
+} from "../mod.ts";
+import {
+  Adder,
+  checkClones,
+  checkSelf,
+  exitWith,
+  Napper,
+  sleepFor,
+  startSleeper,
+  TARGETS,
+  throwRangeError,
+  tryRead,
+} from "./fixtures/targets.ts";
+import { deno, isRunning, readUntil, waitGone } from "./_helpers.ts";
+
+const RUN = { run: true } as const;
+const RUN_READ = { run: true, read: true } as const;
+
+Deno.test({
+  name:
+    "Process life cycle: pid, isAlive() and exitCode before, during and after",
+  permissions: RUN,
+  async fn() {
+    const p = new Process({ target: sleepFor, args: [300], module: TARGETS });
+    assertStrictEquals(p.pid, null);
+    assertStrictEquals(p.ident, null);
+    assertStrictEquals(p.isAlive(), false);
+    assertStrictEquals(p.exitCode, null);
+    p.start();
+    assert(typeof p.pid === "number" && p.pid > 0);
+    assertStrictEquals(p.ident, p.pid);
+    assertStrictEquals(p.isAlive(), true);
+    assertStrictEquals(p.exitCode, null);
+    assertEquals(activeChildren(), [p]);
+    await p.join();
+    assertStrictEquals(p.isAlive(), false);
+    assertStrictEquals(p.exitCode, 0);
+    assertEquals(activeChildren(), []);
+  },
+});
+
+Deno.test({
+  name: "Process.join() with a timeout returns while the child is still alive",
+  permissions: RUN,
+  async fn() {
+    const p = new Process({
+      target: sleepFor,
+      args: [60_000],
+      module: TARGETS,
+    });
+    p.start();
+    await p.join(50);
+    assert(p.isAlive());
+    assertStrictEquals(p.exitCode, null);
+    await p.join({ timeout: 0 });
+    assert(p.isAlive());
+    p.kill();
+    await p.join();
+    assertStrictEquals(p.exitCode, -9);
+  },
+});
+
+Deno.test({
+  name:
+    "Process.join() rejects with the signal's reason and leaves the child running",
+  permissions: RUN,
+  async fn() {
+    const p = new Process({
+      target: sleepFor,
+      args: [60_000],
+      module: TARGETS,
+    });
+    p.start();
+    const controller = new AbortController();
+    const waiting = p.join({ signal: controller.signal });
+    controller.abort(new Error("stop waiting"));
+    await assertRejects(() => waiting, Error, "stop waiting");
+    assert(p.isAlive());
+    p.terminate();
+    await p.join();
+  },
+});
+
+Deno.test({
+  name: "Process.terminate() and kill() give Python's negative exit codes",
+  permissions: RUN,
+  async fn(t) {
+    for (const [method, code] of [["terminate", -15], ["kill", -9]] as const) {
+      await t.step(`${method}() gives ${code}`, async () => {
+        const p = new Process({
+          target: sleepFor,
+          args: [60_000],
+          module: TARGETS,
+        });
+        p.start();
+        p[method]();
+        await p.join();
+        assertStrictEquals(p.exitCode, code);
+        assertStrictEquals(p.isAlive(), false);
+        p[method](); // a no-op once the child has exited
+      });
+    }
+  },
+});
+
+Deno.test({
+  name: "Process.terminate() also ends what the child started",
+  permissions: { run: true, read: true, write: true },
+  async fn() {
+    const dir = await Deno.makeTempDir();
+    const pidFile = `${dir}/sleeper.pid`;
+    try {
+      const p = new Process({
+        target: startSleeper,
+        args: [pidFile],
+        module: TARGETS,
+      });
+      p.start();
+      let text = "";
+      while (!text) {
+        await sleepFor(20);
+        text = await Deno.readTextFile(pidFile).catch(() => "");
+      }
+      const grandchild = Number(text);
+      assert(isRunning(grandchild));
+      p.terminate();
+      await p.join();
+      assertStrictEquals(p.exitCode, -15);
+      await waitGone(grandchild);
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+});
+
+Deno.test({
+  name: "Process gives exit code 1 and prints the stack when the target throws",
+  permissions: RUN,
+  async fn() {
+    const { code, stdout, stderr } = await deno([
+      "run",
+      "--allow-run",
+      "tests/fixtures/program.ts",
+      "throw",
+    ]);
+    assertEquals(code, 0);
+    assertStringIncludes(stdout, "exitCode 1");
+    assertStringIncludes(stderr, "Process worker-7:");
+    assertStringIncludes(stderr, "TypeError: boom from the child");
+    assertMatch(stderr, /at boom \(file:\/\/\/.*program\.ts:\d+:\d+\)/);
+  },
+});
+
+Deno.test({
+  name: "Process reports an async throw in the target as exit code 1",
+  permissions: RUN,
+  async fn() {
+    const p = new Process({
+      target: async (message: string) => {
+        await new Promise((resolve) => setTimeout(resolve, 1));
+        throw new Error(message);
+      },
+      args: ["async failure (expected in the test output)"],
+      module: TARGETS,
+    });
+    p.start();
+    await p.join();
+    assertStrictEquals(p.exitCode, 1);
+  },
+});
+
+Deno.test({
+  name: "Process.exitCode is the code the child passed to Deno.exit()",
+  permissions: RUN,
+  async fn() {
+    const p = new Process({ target: exitWith, args: [3], module: TARGETS });
+    p.start();
+    await p.join();
+    assertStrictEquals(p.exitCode, 3);
+    assertEquals(
+      String(p),
+      `<Process name='${p.name}' pid=${p.pid} parent=${Deno.pid} stopped exitcode=3>`,
+    );
+  },
+});
+
+Deno.test({
+  name:
+    "Process subclasses are rebuilt in the child with their fields, and run() is called",
+  permissions: RUN,
+  async fn(t) {
+    await t.step(
+      "a sync run() sees the fields set by the constructor",
+      async () => {
+        const p = new Adder(20, 22);
+        assertMatch(p.name, /^Adder-\d+$/);
+        p.start();
+        await p.join();
+        assertStrictEquals(p.exitCode, 42);
+      },
+    );
+    await t.step(
+      "an async run() is awaited and is currentProcess()",
+      async () => {
+        const p = new Napper();
+        p.ms = 30;
+        p.start();
+        await p.join();
+        assertStrictEquals(p.exitCode, 5);
+      },
+    );
+  },
+});
+
+Deno.test({
+  name: "Process runs an inline arrow target from its source text",
+  permissions: RUN,
+  async fn(t) {
+    await t.step("in process", async () => {
+      const p = new Process({
+        target: (a: number, b: number) => Deno.exit(a * b),
+        args: [6, 7],
+        module: TARGETS,
+      });
+      p.start();
+      await p.join();
+      assertStrictEquals(p.exitCode, 42);
+    });
+    await t.step("from a program, with the module inferred", async () => {
+      const { stdout } = await deno([
+        "run",
+        "--allow-run",
+        "tests/fixtures/program.ts",
+        "inline",
+      ]);
+      assertEquals(stdout, "inline: 42\nexitCode 0\n");
+    });
+  },
+});
+
+Deno.test({
+  name:
+    "Process explains how to fix a target that is not exported and needs its module",
+  permissions: RUN,
+  async fn() {
+    const { stdout, stderr } = await deno([
+      "run",
+      "--allow-run",
+      "tests/fixtures/program.ts",
+      "scope",
+    ]);
+    assertEquals(stdout, "exitCode 1\n");
+    assertStringIncludes(stderr, "TargetNotFoundError");
+    assertMatch(
+      stderr,
+      /export `needsScope` from file:\/\/\/.*program\.ts so the child can import it/,
+    );
+  },
+});
+
+Deno.test({
+  name:
+    "Process.start() in a child that is still importing its module names the guard",
+  permissions: RUN,
+  async fn() {
+    const { code, stdout, stderr } = await deno([
+      "run",
+      "--allow-run",
+      "tests/fixtures/no_guard.ts",
+    ]);
+    assertEquals(code, 0);
+    assertEquals(stdout, "exitCode 1\n");
+    assertStringIncludes(stderr, "still importing");
+    assertStringIncludes(stderr, "if (import.meta.main)");
+  },
+});
+
+Deno.test({
+  name: "currentProcess() and parentProcess() inside a child",
+  permissions: RUN,
+  async fn(t) {
+    await t.step("the child sees its name, pid and parent", async () => {
+      const p = new Process({
+        target: checkSelf,
+        args: ["checker", Deno.pid],
+        name: "checker",
+        module: TARGETS,
+      });
+      p.start();
+      await p.join();
+      assertStrictEquals(p.exitCode, 0);
+    });
+    await t.step("the name it prints is the parent's name for it", async () => {
+      const { stdout } = await deno([
+        "run",
+        "--allow-run",
+        "tests/fixtures/program.ts",
+        "name",
+      ]);
+      assertEquals(stdout, "child name: worker-7\nexitCode 0\n");
+    });
+  },
+});
+
+Deno.test("currentProcess() in the main process is MainProcess", () => {
+  const main = currentProcess();
+  assertStrictEquals(main, currentProcess());
+  assertStrictEquals(main.name, "MainProcess");
+  assertStrictEquals(main.pid, Deno.pid);
+  assert(main.isAlive());
+  assertStrictEquals(parentProcess(), null);
+  assertEquals(
+    String(main),
+    "<_MainProcess name='MainProcess' parent=None started>",
+  );
+  assertThrows(() => main.start(), Error, "already running");
+  assertRejects(() => main.join(), Error, "only a child process");
+  assert(cpuCount() >= 1);
+});
+
+Deno.test({
+  name:
+    "Process sends structured-clone arguments and rejects those that cannot be cloned",
+  permissions: RUN,
+  async fn() {
+    const p = new Process({
+      target: checkClones,
+      args: [
+        new Map([["a", new Set([1, 2])]]),
+        new Date(86_400_000),
+        2n ** 70n,
+        new Uint8Array([1, 2, 255]),
+      ],
+      module: TARGETS,
+    });
+    p.start();
+    await p.join();
+    assertStrictEquals(p.exitCode, 0);
+
+    const bad = new Process({
+      target: exitWith,
+      // @ts-expect-error: a function is not a number, and cannot be cloned
+      args: [1, () => {}],
+      module: TARGETS,
+    });
+    assertThrows(
+      () => bad.start(),
+      TypeError,
+      "Cannot send args[1] to the child",
+    );
+    assertStrictEquals(bad.pid, null);
+    assertEquals(activeChildren(), []);
+  },
+});
+
+Deno.test({
+  name: "Process misuse throws a clear error and starts nothing",
+  permissions: RUN,
+  async fn(t) {
+    await t.step("start twice", async () => {
+      const p = new Process({ target: exitWith, args: [0], module: TARGETS });
+      p.start();
+      assertThrows(() => p.start(), Error, "Cannot start a process twice");
+      await p.join();
+    });
+    await t.step("join, terminate and kill before start", async () => {
+      const p = new Process({ target: exitWith, args: [0], module: TARGETS });
+      await assertRejects(() => p.join(), Error, "has not been started");
+      assertThrows(() => p.terminate(), Error, "has not been started");
+      assertThrows(() => p.kill(), Error, "has not been started");
+    });
+    await t.step("daemon set after start", async () => {
+      const p = new Process({ target: exitWith, args: [0], module: TARGETS });
+      p.daemon = true;
+      assert(p.daemon);
+      p.daemon = false;
+      p.start();
+      assertThrows(() => (p.daemon = true), Error, "already started");
+      await p.join();
+    });
+    await t.step("close while alive, then after exit", async () => {
+      const p = new Process({
+        target: sleepFor,
+        args: [60_000],
+        module: TARGETS,
+      });
+      p.start();
+      assertThrows(() => p.close(), Error, "while it is still running");
+      p.kill();
+      await p.join();
+      p.close();
+      assertThrows(() => p.start(), Error, "closed");
+      assertMatch(String(p), / closed/);
+    });
+    await t.step("bad option types and values", async () => {
+      const make = (options: unknown) => () =>
+        new Process(options as ProcessOptions);
+      assertThrows(
+        make({ target: 3 }),
+        TypeError,
+        "expected a function, received number 3",
+      );
+      assertThrows(
+        make({ args: "ab" }),
+        TypeError,
+        "expected args to be an array",
+      );
+      assertThrows(make({ name: "" }), RangeError, "non-empty");
+      assertThrows(
+        make({ name: 1 }),
+        TypeError,
+        "expected a string, received number 1",
+      );
+      assertThrows(make({ daemon: "yes" }), TypeError, "expected a boolean");
+      assertThrows(
+        make({ signal: "stop" }),
+        TypeError,
+        "expected signal to be an AbortSignal",
+      );
+      assertThrows(make({ target: Math.max }), TypeError, "native or bound");
+      assertThrows(
+        make(null),
+        TypeError,
+        "expected an options object, received null",
+      );
+      const p = new Process({ target: exitWith, args: [0], module: TARGETS });
+      p.start();
+      await assertRejects(() => p.join(-1), RangeError, "finite number >= 0");
+      await assertRejects(
+        () => p.join("1" as unknown as number),
+        TypeError,
+        "expected a timeout",
+      );
+      await p.join();
+    });
+    await t.step("args are typed from the target", () => {
+      // @ts-expect-error: exitWith takes a number
+      new Process({ target: exitWith, args: ["three"] });
+    });
+  },
+});
+
+Deno.test({
+  name: "Process names count from 1 and are assignable; repr follows Python",
+  permissions: RUN,
+  async fn() {
+    const a = new Process({ target: exitWith, args: [0], module: TARGETS });
+    const b = new Process({ target: exitWith, args: [0], module: TARGETS });
+    const [na, nb] = [a.name, b.name].map((name) => Number(name.split("-")[1]));
+    assertMatch(a.name, /^Process-\d+$/);
+    assertStrictEquals(nb, na + 1);
+    b.name = "进程一号";
+    b.daemon = true;
+    assertEquals(
+      String(b),
+      `<Process name='进程一号' parent=${Deno.pid} initial daemon>`,
+    );
+    b.start();
+    assertEquals(
+      String(b),
+      `<Process name='进程一号' pid=${b.pid} parent=${Deno.pid} started daemon>`,
+    );
+    await b.join();
+    const c = new Process({
+      target: sleepFor,
+      args: [60_000],
+      module: TARGETS,
+    });
+    c.start();
+    c.terminate();
+    await c.join();
+    assertMatch(String(c), /stopped exitcode=-SIGTERM>$/);
+    assertEquals(Deno.inspect(c), String(c));
+  },
+});
+
+Deno.test({
+  name: "Process permissions: never more than the parent, and fewer on request",
+  permissions: RUN_READ,
+  async fn(t) {
+    const file = new URL("../deno.json", import.meta.url).pathname;
+    await t.step("inherit: the child reads what the parent reads", async () => {
+      const p = new Process({ target: tryRead, args: [file], module: TARGETS });
+      p.start();
+      await p.join();
+      assertStrictEquals(p.exitCode, 0);
+    });
+    await t.step('"none": the child cannot read a file', async () => {
+      const p = new Process({
+        target: tryRead,
+        args: [file],
+        permissions: "none",
+        module: TARGETS,
+      });
+      p.start();
+      await p.join();
+      assertStrictEquals(p.exitCode, 13);
+    });
+    await t.step("an object: exactly what it lists", async () => {
+      const p = new Process({
+        target: tryRead,
+        args: [file],
+        permissions: { read: [file] },
+        module: TARGETS,
+      });
+      p.start();
+      await p.join();
+      assertStrictEquals(p.exitCode, 0);
+    });
+  },
+});
+
+Deno.test({
+  name:
+    "Process asking for more permissions than the parent holds throws NotCapable and starts nothing",
+  permissions: RUN,
+  fn() {
+    for (
+      const permissions of [{ read: true }, { net: ["127.0.0.1:6379"] }, {
+        env: ["HOME"],
+      }]
+    ) {
+      const p = new Process({
+        target: exitWith,
+        args: [0],
+        permissions,
+        module: TARGETS,
+      });
+      assertThrows(
+        () => p.start(),
+        Deno.errors.NotCapable,
+        "the parent does not hold it",
+      );
+      assertStrictEquals(p.pid, null);
+    }
+    assertEquals(activeChildren(), []);
+    const permissions = { disk: true } as unknown as ChildPermissions;
+    assertThrows(
+      () =>
+        new Process({
+          target: exitWith,
+          args: [0],
+          permissions,
+          module: TARGETS,
+        })
+          .start(),
+      TypeError,
+      'unknown kind "disk"',
+    );
+  },
+});
+
+Deno.test({
+  name: "Process signal option: aborting terminates the child",
+  permissions: RUN,
+  async fn() {
+    const controller = new AbortController();
+    const p = new Process({
+      target: sleepFor,
+      args: [60_000],
+      signal: controller.signal,
+      module: TARGETS,
+    });
+    p.start();
+    controller.abort();
+    await p.join();
+    assertStrictEquals(p.exitCode, -15);
+    const late = new Process({
+      target: exitWith,
+      args: [0],
+      signal: controller.signal,
+      module: TARGETS,
+    });
+    assertThrows(() => late.start(), DOMException);
+    assertStrictEquals(late.pid, null);
+  },
+});
+
+Deno.test({
+  name: "Process with await using terminates and joins the child",
+  permissions: RUN,
+  async fn() {
+    let pid = 0;
+    let outer: Process<[number]>;
+    {
+      await using p = new Process({
+        target: sleepFor,
+        args: [60_000],
+        module: TARGETS,
+      });
+      p.start();
+      pid = p.pid!;
+      outer = p;
+    }
+    assert(pid > 0);
+    assertStrictEquals(outer.exitCode, -15);
+  },
+});
+
+Deno.test({
+  name: "A daemon child ends when its parent ends normally or by SIGTERM",
+  permissions: RUN_READ,
+  async fn(t) {
+    for (const scenario of ["daemon-end", "daemon-sigterm"]) {
+      await t.step(scenario, async () => {
+        const parent = new Deno.Command(Deno.execPath(), {
+          args: ["run", "--allow-run", "tests/fixtures/program.ts", scenario],
+          cwd: new URL("..", import.meta.url),
+          stdout: "piped",
+          stdin: "null",
+        }).spawn();
+        const [, pid] = await readUntil(parent.stdout, /child pid (\d+)\n/);
+        const child = Number(pid);
+        if (scenario === "daemon-sigterm") parent.kill("SIGTERM");
+        await parent.status;
+        await waitGone(child);
+      });
+    }
+  },
+});
+
+Deno.test({
+  name: "A child exits by itself after its parent is killed with SIGKILL",
+  permissions: RUN_READ,
+  async fn() {
+    const parent = new Deno.Command(Deno.execPath(), {
+      args: ["run", "--allow-run", "tests/fixtures/program.ts", "orphan"],
+      cwd: new URL("..", import.meta.url),
+      stdout: "piped",
+      stdin: "null",
+    }).spawn();
+    const [, pid] = await readUntil(parent.stdout, /child pid (\d+)\n/);
+    const child = Number(pid);
+    assert(isRunning(child));
+    parent.kill("SIGKILL");
+    assertStrictEquals((await parent.status).signal, "SIGKILL");
+    await waitGone(child);
+  },
+});
+
+Deno.test({
+  name:
+    "A target that throws RangeError in the child does not crash the parent",
+  permissions: RUN,
+  async fn() {
+    const p = new Process({
+      target: throwRangeError,
+      args: ["expected in the test output"],
+      module: TARGETS,
+    });
+    p.start();
+    await p.join();
+    assertStrictEquals(p.exitCode, 1);
+  },
+});
