@@ -1,0 +1,92 @@
+// Copyright 2026 the @parallel/multiprocessing authors. MIT license.
+// Runs every example end to end, all at once, as a user would:
+// `deno run -P examples/<name>.ts`.
+import { assertEquals, assertMatch } from "@std/assert";
+import { deno } from "./_helpers.ts";
+
+const ASCTIME = /^\w{3} \w{3} [ \d]\d \d{2}:\d{2}:\d{2} \d{4}$/;
+
+/** The lines each example prints, with times replaced by `<time>`. */
+const EXPECTED: Record<string, string[] | ((lines: string[]) => void)> = {
+  join: [
+    "main_start <time>",
+    "3",
+    "func_start <time>",
+    "func_end <time>",
+    "main_end <time>",
+  ],
+  current_process: [
+    "<_MainProcess name='MainProcess' parent=None started>",
+    "main_start <time>",
+    "3",
+    "func_start <time>",
+    "func_end <time>",
+    "main_end <time>",
+  ],
+  // The main part does not join: its main_end and the child's func_end
+  // fall due about together, so only their presence is fixed.
+  name: (lines) => {
+    assertEquals(lines.slice(0, 5), [
+      "main_start <time>",
+      "Process-1",
+      "进程一号",
+      "3",
+      "func_start <time>",
+    ]);
+    assertEquals(lines.slice(5).sort(), ["func_end <time>", "main_end <time>"]);
+  },
+  terminate: ["main_start <time>", "3", "func_start <time>", "main_end <time>"],
+  pid: (lines) => {
+    assertEquals(lines[0], "main_start <time>");
+    assertEquals(lines[1], "before start null");
+    assertMatch(lines[2], /^after start [1-9]\d*$/);
+    assertEquals(lines.slice(3), ["3", "func_start <time>", "main_end <time>"]);
+  },
+  is_alive: [
+    "main_start <time>",
+    "false",
+    "true",
+    "3",
+    "func_start <time>",
+    "func_end <time>",
+    "false",
+    "main_end <time>",
+  ],
+  daemon: ["main_start <time>", "3", "func_start <time>", "main_end <time>"],
+  permissions: [
+    "inherit: may start programs",
+    "none: NotCapable",
+    "{ read: true }: NotCapable in the parent",
+  ],
+};
+
+Deno.test({
+  name:
+    "Every example runs end to end with `deno run -P` and prints what the seed prints",
+  permissions: { run: true, read: true },
+  async fn(t) {
+    const names = [...Deno.readDirSync(new URL("../examples", import.meta.url))]
+      .map((entry) => entry.name)
+      .filter((name) => name.endsWith(".ts") && !name.startsWith("_"))
+      .map((name) => name.slice(0, -3))
+      .sort();
+    assertEquals(names, Object.keys(EXPECTED).sort());
+    const runs = await Promise.all(
+      names.map((name) => deno(["run", "-P", `examples/${name}.ts`])),
+    );
+    for (const [i, name] of names.entries()) {
+      await t.step(name, () => {
+        const { code, stdout, stderr } = runs[i];
+        assertEquals(code, 0, stderr);
+        const lines = stdout.trimEnd().split("\n").map((line) => {
+          const [word, ...rest] = line.split(" ");
+          const time = rest.join(" ");
+          return ASCTIME.test(time) ? `${word} <time>` : line;
+        });
+        const expected = EXPECTED[name];
+        if (typeof expected === "function") expected(lines);
+        else assertEquals(lines, expected);
+      });
+    }
+  },
+});
