@@ -5,7 +5,7 @@
 // orphan watch. Then the entry imports the user's modules and calls
 // `runChild`, which rebuilds the `Process` object and runs it.
 
-import { decodePayload, readFrameSync } from "./_codec.ts";
+import { decodePayload, EmptyFrameError, readFrameSync } from "./_codec.ts";
 import { canSignalGroups } from "./_permissions.ts";
 import { runtime } from "./_state.ts";
 import type { Namespace } from "./_target.ts";
@@ -15,7 +15,7 @@ import "./process.ts";
 const ORPHAN_CHECK_INTERVAL = 200;
 
 const state = runtime();
-const { header, payload } = readFrameSync();
+const { header, payload } = readFrameOrExit();
 state.header = header;
 state.payload = payload;
 state.loading = true;
@@ -27,6 +27,16 @@ const watch = setInterval(() => {
   if (Deno.ppid !== header.parentPid) orphaned();
 }, ORPHAN_CHECK_INTERVAL);
 Deno.unrefTimer(watch);
+
+/** Reads the start frame; a parent that died before sending it is no error. */
+function readFrameOrExit(): ReturnType<typeof readFrameSync> {
+  try {
+    return readFrameSync();
+  } catch (error) {
+    if (!(error instanceof EmptyFrameError)) throw error;
+    Deno.exit(1);
+  }
+}
 
 function orphaned(): never {
   if (canSignalGroups()) {

@@ -113,11 +113,22 @@ export function encodeFrame(
   return frame;
 }
 
-function readExactlySync(length: number): Uint8Array {
+/** The parent closed stdin before sending any of the start frame. */
+export class EmptyFrameError extends Error {
+  constructor() {
+    super(
+      "Cannot start the child: its parent closed stdin before sending anything",
+    );
+    this.name = "EmptyFrameError";
+  }
+}
+
+function readExactlySync(length: number, first = false): Uint8Array {
   const bytes = new Uint8Array(length);
   let filled = 0;
   while (filled < length) {
     const n = Deno.stdin.readSync(bytes.subarray(filled));
+    if (n === null && first && filled === 0) throw new EmptyFrameError();
     if (n === null) {
       throw new Error(
         `Cannot start the child: its parent closed stdin after ${filled} of ${length} bytes`,
@@ -133,7 +144,7 @@ function readExactlySync(length: number): Uint8Array {
  * not load before it knows who it is.
  */
 export function readFrameSync(): { header: ChildHeader; payload: Uint8Array } {
-  const headLength = new DataView(readExactlySync(4).buffer).getUint32(0);
+  const headLength = new DataView(readExactlySync(4, true).buffer).getUint32(0);
   const header = JSON.parse(decoder.decode(readExactlySync(headLength)));
   const payloadLength = new DataView(readExactlySync(4).buffer).getUint32(0);
   return { header, payload: readExactlySync(payloadLength) };

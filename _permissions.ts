@@ -3,9 +3,10 @@
 // child never has more permissions than its parent. See ARCHITECTURE.md.
 
 import { describe } from "./_target.ts";
+import type { ChildPermissions, PermissionName } from "./process.ts";
 
 /** The permission kinds a child can be given, with their query field. */
-const KINDS = {
+const KINDS: Record<PermissionName, string> = {
   read: "path",
   write: "path",
   net: "host",
@@ -14,29 +15,7 @@ const KINDS = {
   run: "command",
   ffi: "path",
   import: "host",
-} as const;
-
-/** A permission kind a child can be given. */
-export type PermissionName = keyof typeof KINDS;
-
-/**
- * One kind of permission for a child: `"inherit"` (what the parent holds in
- * full), `true` (all of it; the parent must hold all of it), `false`
- * (none), or a list of paths, hosts, variables or commands.
- */
-export type PermissionValue = "inherit" | boolean | Array<string | URL>;
-
-/** Permissions for a child, by kind; kinds left out are not granted. */
-export type ChildPermissionsObject = Partial<
-  Record<PermissionName, PermissionValue>
->;
-
-/**
- * Permissions for a child: `"inherit"` gives it every kind the parent holds
- * in full, `"none"` gives it nothing beyond loading its code, and an object
- * gives it exactly what it lists.
- */
-export type ChildPermissions = "inherit" | "none" | ChildPermissionsObject;
+};
 
 function isFullyGranted(name: PermissionName): boolean {
   const status = Deno.permissions.querySync({ name });

@@ -23,11 +23,7 @@
  */
 
 import { encodeFrame, payloadBytes, preparePayload } from "./_codec.ts";
-import {
-  canSignalGroups,
-  type ChildPermissions,
-  permissionFlags,
-} from "./_permissions.ts";
+import { canSignalGroups, permissionFlags } from "./_permissions.ts";
 import { type ChildHeader, runtime, type TargetRef } from "./_state.ts";
 import {
   describe,
@@ -40,12 +36,39 @@ import {
   TargetNotFoundError,
 } from "./_target.ts";
 
-export type {
-  ChildPermissions,
-  ChildPermissionsObject,
-  PermissionName,
-  PermissionValue,
-} from "./_permissions.ts";
+/** A permission kind a child can be given, as in `Deno.PermissionName`. */
+export type PermissionName =
+  | "read"
+  | "write"
+  | "net"
+  | "env"
+  | "sys"
+  | "run"
+  | "ffi"
+  | "import";
+
+/**
+ * One kind of permission for a child: `"inherit"` (what the parent holds in
+ * full), `true` (all of it; the parent must hold all of it), `false`
+ * (none), or a list of paths, hosts, variables or commands, each of which
+ * the parent must hold.
+ */
+export type PermissionValue = "inherit" | boolean | Array<string | URL>;
+
+/**
+ * Permissions for a child by kind, in the shape `Deno.test` uses. Kinds
+ * left out are not granted.
+ */
+export type ChildPermissionsObject = Partial<
+  Record<PermissionName, PermissionValue>
+>;
+
+/**
+ * Permissions for a child: `"inherit"` gives it every kind the parent holds
+ * in full, `"none"` gives it nothing beyond loading its code, and an object
+ * gives it exactly what it lists. A child never gets more than its parent.
+ */
+export type ChildPermissions = "inherit" | "none" | ChildPermissionsObject;
 
 /** Options for {@linkcode Process}. */
 export interface ProcessOptions<A extends unknown[] = unknown[]> {

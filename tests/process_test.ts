@@ -627,7 +627,7 @@ Deno.test({
           stdout: "piped",
           stdin: "null",
         }).spawn();
-        const [, pid] = await readUntil(parent.stdout, /child pid (\d+)\n/);
+        const [, pid] = await readUntil(parent.stdout, /child running (\d+)\n/);
         const child = Number(pid);
         if (scenario === "daemon-sigterm") parent.kill("SIGTERM");
         await parent.status;
@@ -647,7 +647,7 @@ Deno.test({
       stdout: "piped",
       stdin: "null",
     }).spawn();
-    const [, pid] = await readUntil(parent.stdout, /child pid (\d+)\n/);
+    const [, pid] = await readUntil(parent.stdout, /child running (\d+)\n/);
     const child = Number(pid);
     assert(isRunning(child));
     parent.kill("SIGKILL");

@@ -27,6 +27,8 @@ async function run(
     args,
     stdout: scan ? "piped" : "inherit",
     stderr: "inherit",
+    // Plain text, so that the summary line can be read.
+    env: scan ? { NO_COLOR: "1" } : undefined,
   }).spawn();
   if (scan) {
     const decoder = new TextDecoder();
@@ -66,7 +68,6 @@ const ok = await run(
   ["test", "-P", ...map, "--doc", "--parallel", ...args],
   (text) => tail = (tail + text).slice(-4000),
 );
-const plain = tail.replaceAll(/\x1b\[[0-9;]*m/g, "");
-const summary = /(\d+) passed(?: \(\d+ steps?\))? \| (\d+) failed/.exec(plain);
+const summary = /(\d+) passed(?: \(\d+ steps?\))? \| (\d+) failed/.exec(tail);
 if (summary) console.log(`\ntests: ${summary[1]} passed, ${summary[2]} failed`);
 Deno.exit(ok ? 0 : 1);
