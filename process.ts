@@ -364,7 +364,13 @@ export class Process<A extends unknown[] = unknown[]> {
     const flags = permissionFlags(this.#permissions);
 
     const child = new Deno.Command(Deno.execPath(), {
-      args: ["run", "--no-prompt", ...flags, entryUrl(header.modules)],
+      args: [
+        "run",
+        "--no-prompt",
+        ...flags,
+        ...configFlag(this.#cwd),
+        entryUrl(header.modules),
+      ],
       stdin: "piped",
       stdout: "inherit",
       stderr: "inherit",
@@ -735,6 +741,37 @@ function entryUrl(modules: string[]): string {
   });
   lines.push(`await runChild([${modules.map((_, i) => `m${i}`).join(", ")}]);`);
   return `data:text/javascript,${encodeURIComponent(lines.join("\n"))}`;
+}
+
+/**
+ * Deno finds `deno.json` from the working directory. A child started in
+ * another directory is pointed at the parent's, so that bare specifiers in
+ * its modules resolve as they do in the parent. Needs read access to the
+ * parent's working directory; without it, the child searches from its own.
+ */
+function configFlag(cwd: string | URL | undefined): string[] {
+  if (cwd === undefined) return [];
+  if (Deno.permissions.querySync({ name: "read" }).state !== "granted") {
+    return [];
+  }
+  let dir = Deno.cwd();
+  while (true) {
+    for (const name of ["deno.json", "deno.jsonc"]) {
+      const path = `${dir}/${name}`;
+      if (isFile(path)) return [`--config=${path}`];
+    }
+    const parent = dir.slice(0, dir.lastIndexOf("/")) || "/";
+    if (parent === dir) return [];
+    dir = parent;
+  }
+}
+
+function isFile(path: string): boolean {
+  try {
+    return Deno.statSync(path).isFile;
+  } catch {
+    return false;
+  }
 }
 
 async function writeFrame(

@@ -20,6 +20,7 @@ import {
 import {
   Adder,
   checkClones,
+  checkEnvAndCwd,
   checkSelf,
   exitWith,
   Napper,
@@ -565,6 +566,28 @@ Deno.test({
       TypeError,
       'unknown kind "disk"',
     );
+  },
+});
+
+Deno.test({
+  name: "Process env and cwd options set the child's environment and directory",
+  permissions: { run: true, read: true, write: true, env: true },
+  async fn() {
+    const cwd = await Deno.realPath(Deno.makeTempDirSync());
+    try {
+      const p = new Process({
+        target: checkEnvAndCwd,
+        args: ["MP_TEST_VALUE", "from the parent", cwd],
+        env: { MP_TEST_VALUE: "from the parent" },
+        cwd,
+        module: TARGETS,
+      });
+      p.start();
+      await p.join();
+      assertStrictEquals(p.exitCode, 0);
+    } finally {
+      Deno.removeSync(cwd);
+    }
   },
 });
 
