@@ -55,6 +55,7 @@ const steps: string[][] = [
   ["fmt", "--check"],
   ["lint"],
   ["check", ...map, "."],
+  ["check", ...map, "--doc-only", "README.md"],
   ["doc", "--lint", ...PUBLIC],
 ];
 for (const step of steps) {
