@@ -8,14 +8,10 @@
 // the parent exits and takes the child with it, so func_end never appears.
 
 import { Process } from "../mod.ts";
-import { newTime, sleep } from "./_seed.ts";
+import { func, newTime, sleep } from "./_seed.ts";
 
-export async function func(x: number, y: number): Promise<void> {
-  console.log(x + y);
-  console.log("func_start", newTime());
-  await sleep(5000);
-  console.log("func_end", newTime());
-}
+// The target: exported (here, re-exported) so that the child can find it.
+export { func };
 
 if (import.meta.main) {
   console.log("main_start", newTime());

@@ -33,6 +33,28 @@ import {
 import { deno, isRunning, readUntil, waitGone } from "./_helpers.ts";
 
 const RUN = { run: true } as const;
+
+/** Starts a child on a fixture target, waits, and returns its exit code. */
+async function exitCodeOf<A extends unknown[]>(
+  options: ProcessOptions<A>,
+): Promise<number | null> {
+  const p = new Process({ module: TARGETS, ...options });
+  p.start();
+  await p.join();
+  return p.exitCode;
+}
+
+/** Starts a child that sleeps for a minute, unless it is ended first. */
+function sleepingChild(): Process<[number]> {
+  const p = new Process({ target: sleepFor, args: [60_000], module: TARGETS });
+  p.start();
+  return p;
+}
+
+/** Runs the fixture parent program with a scenario. */
+function program(scenario: string): ReturnType<typeof deno> {
+  return deno(["run", "--allow-run", "tests/fixtures/program.ts", scenario]);
+}
 const RUN_READ = { run: true, read: true } as const;
 
 Deno.test({
@@ -62,12 +84,7 @@ Deno.test({
   name: "Process.join() with a timeout returns while the child is still alive",
   permissions: RUN,
   async fn() {
-    const p = new Process({
-      target: sleepFor,
-      args: [60_000],
-      module: TARGETS,
-    });
-    p.start();
+    const p = sleepingChild();
     await p.join(50);
     assert(p.isAlive());
     assertStrictEquals(p.exitCode, null);
@@ -84,12 +101,7 @@ Deno.test({
     "Process.join() rejects with the signal's reason and leaves the child running",
   permissions: RUN,
   async fn() {
-    const p = new Process({
-      target: sleepFor,
-      args: [60_000],
-      module: TARGETS,
-    });
-    p.start();
+    const p = sleepingChild();
     const controller = new AbortController();
     const waiting = p.join({ signal: controller.signal });
     controller.abort(new Error("stop waiting"));
@@ -106,12 +118,7 @@ Deno.test({
   async fn(t) {
     for (const [method, code] of [["terminate", -15], ["kill", -9]] as const) {
       await t.step(`${method}() gives ${code}`, async () => {
-        const p = new Process({
-          target: sleepFor,
-          args: [60_000],
-          module: TARGETS,
-        });
-        p.start();
+        const p = sleepingChild();
         p[method]();
         await p.join();
         assertStrictEquals(p.exitCode, code);
@@ -156,12 +163,7 @@ Deno.test({
   name: "Process gives exit code 1 and prints the stack when the target throws",
   permissions: RUN,
   async fn() {
-    const { code, stdout, stderr } = await deno([
-      "run",
-      "--allow-run",
-      "tests/fixtures/program.ts",
-      "throw",
-    ]);
+    const { code, stdout, stderr } = await program("throw");
     assertEquals(code, 0);
     assertStringIncludes(stdout, "exitCode 1");
     assertStringIncludes(stderr, "Process worker-7:");
@@ -174,17 +176,16 @@ Deno.test({
   name: "Process reports an async throw in the target as exit code 1",
   permissions: RUN,
   async fn() {
-    const p = new Process({
-      target: async (message: string) => {
-        await new Promise((resolve) => setTimeout(resolve, 1));
-        throw new Error(message);
-      },
-      args: ["async failure (expected in the test output)"],
-      module: TARGETS,
-    });
-    p.start();
-    await p.join();
-    assertStrictEquals(p.exitCode, 1);
+    assertStrictEquals(
+      await exitCodeOf({
+        target: async (message: string) => {
+          await new Promise((resolve) => setTimeout(resolve, 1));
+          throw new Error(message);
+        },
+        args: ["async failure (expected in the test output)"],
+      }),
+      1,
+    );
   },
 });
 
@@ -236,22 +237,16 @@ Deno.test({
   permissions: RUN,
   async fn(t) {
     await t.step("in process", async () => {
-      const p = new Process({
-        target: (a: number, b: number) => Deno.exit(a * b),
-        args: [6, 7],
-        module: TARGETS,
-      });
-      p.start();
-      await p.join();
-      assertStrictEquals(p.exitCode, 42);
+      assertStrictEquals(
+        await exitCodeOf({
+          target: (a: number, b: number) => Deno.exit(a * b),
+          args: [6, 7],
+        }),
+        42,
+      );
     });
     await t.step("from a program, with the module inferred", async () => {
-      const { stdout } = await deno([
-        "run",
-        "--allow-run",
-        "tests/fixtures/program.ts",
-        "inline",
-      ]);
+      const { stdout } = await program("inline");
       assertEquals(stdout, "inline: 42\nexitCode 0\n");
     });
   },
@@ -262,12 +257,7 @@ Deno.test({
     "Process explains how to fix a target that is not exported and needs its module",
   permissions: RUN,
   async fn() {
-    const { stdout, stderr } = await deno([
-      "run",
-      "--allow-run",
-      "tests/fixtures/program.ts",
-      "scope",
-    ]);
+    const { stdout, stderr } = await program("scope");
     assertEquals(stdout, "exitCode 1\n");
     assertStringIncludes(stderr, "TargetNotFoundError");
     assertMatch(
@@ -299,23 +289,17 @@ Deno.test({
   permissions: RUN,
   async fn(t) {
     await t.step("the child sees its name, pid and parent", async () => {
-      const p = new Process({
-        target: checkSelf,
-        args: ["checker", Deno.pid],
-        name: "checker",
-        module: TARGETS,
-      });
-      p.start();
-      await p.join();
-      assertStrictEquals(p.exitCode, 0);
+      assertStrictEquals(
+        await exitCodeOf({
+          target: checkSelf,
+          args: ["checker", Deno.pid],
+          name: "checker",
+        }),
+        0,
+      );
     });
     await t.step("the name it prints is the parent's name for it", async () => {
-      const { stdout } = await deno([
-        "run",
-        "--allow-run",
-        "tests/fixtures/program.ts",
-        "name",
-      ]);
+      const { stdout } = await program("name");
       assertEquals(stdout, "child name: worker-7\nexitCode 0\n");
     });
   },
@@ -342,19 +326,18 @@ Deno.test({
     "Process sends structured-clone arguments and rejects those that cannot be cloned",
   permissions: RUN,
   async fn() {
-    const p = new Process({
-      target: checkClones,
-      args: [
-        new Map([["a", new Set([1, 2])]]),
-        new Date(86_400_000),
-        2n ** 70n,
-        new Uint8Array([1, 2, 255]),
-      ],
-      module: TARGETS,
-    });
-    p.start();
-    await p.join();
-    assertStrictEquals(p.exitCode, 0);
+    assertStrictEquals(
+      await exitCodeOf({
+        target: checkClones,
+        args: [
+          new Map([["a", new Set([1, 2])]]),
+          new Date(86_400_000),
+          2n ** 70n,
+          new Uint8Array([1, 2, 255]),
+        ],
+      }),
+      0,
+    );
 
     const bad = new Process({
       target: exitWith,
@@ -398,12 +381,7 @@ Deno.test({
       await p.join();
     });
     await t.step("close while alive, then after exit", async () => {
-      const p = new Process({
-        target: sleepFor,
-        args: [60_000],
-        module: TARGETS,
-      });
-      p.start();
+      const p = sleepingChild();
       assertThrows(() => p.close(), Error, "while it is still running");
       p.kill();
       await p.join();
@@ -505,26 +483,24 @@ Deno.test({
       assertStrictEquals(p.exitCode, 0);
     });
     await t.step('"none": the child cannot read a file', async () => {
-      const p = new Process({
-        target: tryRead,
-        args: [file],
-        permissions: "none",
-        module: TARGETS,
-      });
-      p.start();
-      await p.join();
-      assertStrictEquals(p.exitCode, 13);
+      assertStrictEquals(
+        await exitCodeOf({
+          target: tryRead,
+          args: [file],
+          permissions: "none",
+        }),
+        13,
+      );
     });
     await t.step("an object: exactly what it lists", async () => {
-      const p = new Process({
-        target: tryRead,
-        args: [file],
-        permissions: { read: [file] },
-        module: TARGETS,
-      });
-      p.start();
-      await p.join();
-      assertStrictEquals(p.exitCode, 0);
+      assertStrictEquals(
+        await exitCodeOf({
+          target: tryRead,
+          args: [file],
+          permissions: { read: [file] },
+        }),
+        0,
+      );
     });
   },
 });
@@ -575,16 +551,15 @@ Deno.test({
   async fn() {
     const cwd = await Deno.realPath(Deno.makeTempDirSync());
     try {
-      const p = new Process({
-        target: checkEnvAndCwd,
-        args: ["MP_TEST_VALUE", "from the parent", cwd],
-        env: { MP_TEST_VALUE: "from the parent" },
-        cwd,
-        module: TARGETS,
-      });
-      p.start();
-      await p.join();
-      assertStrictEquals(p.exitCode, 0);
+      assertStrictEquals(
+        await exitCodeOf({
+          target: checkEnvAndCwd,
+          args: ["MP_TEST_VALUE", "from the parent", cwd],
+          env: { MP_TEST_VALUE: "from the parent" },
+          cwd,
+        }),
+        0,
+      );
     } finally {
       Deno.removeSync(cwd);
     }
@@ -684,13 +659,12 @@ Deno.test({
     "A target that throws RangeError in the child does not crash the parent",
   permissions: RUN,
   async fn() {
-    const p = new Process({
-      target: throwRangeError,
-      args: ["expected in the test output"],
-      module: TARGETS,
-    });
-    p.start();
-    await p.join();
-    assertStrictEquals(p.exitCode, 1);
+    assertStrictEquals(
+      await exitCodeOf({
+        target: throwRangeError,
+        args: ["expected in the test output"],
+      }),
+      1,
+    );
   },
 });
