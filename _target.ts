@@ -73,9 +73,23 @@ export function describeFunction(target: unknown): TargetRef {
 /** A module namespace as the child's entry imports it. */
 export type Namespace = Record<string, unknown>;
 
-/** Error for a target the child cannot find or rebuild. */
+/**
+ * Error for a target that a child cannot find or rebuild: a subclass whose
+ * module is unknown (thrown by `start()`), or, in the child, a target that
+ * is not exported and not self-contained.
+ *
+ * @example Catch it around start()
+ * ```ts
+ * import { TargetNotFoundError } from "@parallel/multiprocessing";
+ *
+ * const error = new TargetNotFoundError("export `func` from file:///x.ts");
+ * console.log(error.name); // "TargetNotFoundError"
+ * ```
+ */
 export class TargetNotFoundError extends Error {
   /**
+   * Creates the error.
+   *
    * @param message What was looked for and how to fix it.
    * @param options The underlying error, if any.
    */

@@ -36,6 +36,8 @@ import {
   TargetNotFoundError,
 } from "./_target.ts";
 
+export { TargetNotFoundError } from "./_target.ts";
+
 /** A permission kind a child can be given, as in `Deno.PermissionName`. */
 export type PermissionName =
   | "read"
@@ -204,6 +206,7 @@ export class Process<A extends unknown[] = unknown[]> {
   #role: Role;
   // Typed loosely so that a Process<[number]> is also a Process.
   #target: ((...args: never[]) => unknown) | undefined;
+  #targetRef: TargetRef | null;
   #args: unknown[];
   #name: string;
   #daemon: boolean;
@@ -238,7 +241,7 @@ export class Process<A extends unknown[] = unknown[]> {
     }
     const state = runtime();
     const { target, args = [] as unknown[] as A, daemon, module } = options;
-    if (target !== undefined) describeFunction(target);
+    this.#targetRef = target === undefined ? null : describeFunction(target);
     if (!Array.isArray(args)) {
       throw new TypeError(
         `Cannot create process: expected args to be an array, received ${
@@ -345,9 +348,6 @@ export class Process<A extends unknown[] = unknown[]> {
         [`field "${key}"`, value] as [string, unknown]
       ),
     ]);
-    const target: TargetRef | null = this.#target
-      ? describeFunction(this.#target)
-      : null;
     const header: ChildHeader = {
       name: this.#name,
       identity: this.#identity,
@@ -356,7 +356,7 @@ export class Process<A extends unknown[] = unknown[]> {
       parentPid: Deno.pid,
       modules: this.#modules,
       className,
-      target,
+      target: this.#targetRef,
       argCount: this.#args.length,
       fields: fields.map(([key]) => key),
       encoding: payload.encoding,
@@ -821,13 +821,9 @@ function rebuild(namespaces: Namespace[], values: unknown[]): Process {
   }
   const options = { name: header.name, daemon: header.daemon, target, args };
   nextRole = "self";
-  if (header.className === null) return new Process(options);
-  const Class = resolveClass(
-    header.className,
-    Process,
-    namespaces,
-    header.modules,
-  );
+  const Class = header.className === null
+    ? Process
+    : resolveClass(header.className, Process, namespaces, header.modules);
   // As Python's spawn unpickles: no subclass constructor runs; the public
   // fields come back as they were at start().
   const self = Reflect.construct(Process, [options], Class) as Process;
