@@ -614,43 +614,39 @@ Deno.test({
 });
 
 Deno.test({
-  name: "A daemon child ends when its parent ends normally or by SIGTERM",
+  name: "No child outlives its parent, however the parent ends",
   permissions: RUN_READ,
   async fn(t) {
-    for (const scenario of ["daemon-end", "daemon-sigterm"]) {
-      await t.step(scenario, async () => {
+    const cases = [
+      ["daemon-end", "a daemon child, when the parent ends normally"],
+      ["daemon-exit", "a daemon child, when the parent calls Deno.exit()"],
+      ["daemon-throw", "a daemon child, when the parent throws"],
+      ["daemon-sigterm", "a daemon child, when the parent gets SIGTERM"],
+      ["orphan-sigkill", "a non-daemon child, when the parent gets SIGKILL"],
+    ];
+    for (const [scenario, title] of cases) {
+      await t.step(title, async () => {
         const parent = new Deno.Command(Deno.execPath(), {
           args: ["run", "--allow-run", "tests/fixtures/program.ts", scenario],
           cwd: new URL("..", import.meta.url),
           stdout: "piped",
+          stderr: "null",
           stdin: "null",
         }).spawn();
-        const [, pid] = await readUntil(parent.stdout, /child running (\d+)\n/);
+        const [, pid] = await readUntil(
+          parent.stdout,
+          /child (?:pid|running) (\d+)\n/,
+        );
         const child = Number(pid);
         if (scenario === "daemon-sigterm") parent.kill("SIGTERM");
+        if (scenario === "orphan-sigkill") {
+          assert(isRunning(child));
+          parent.kill("SIGKILL");
+        }
         await parent.status;
         await waitGone(child);
       });
     }
-  },
-});
-
-Deno.test({
-  name: "A child exits by itself after its parent is killed with SIGKILL",
-  permissions: RUN_READ,
-  async fn() {
-    const parent = new Deno.Command(Deno.execPath(), {
-      args: ["run", "--allow-run", "tests/fixtures/program.ts", "orphan"],
-      cwd: new URL("..", import.meta.url),
-      stdout: "piped",
-      stdin: "null",
-    }).spawn();
-    const [, pid] = await readUntil(parent.stdout, /child running (\d+)\n/);
-    const child = Number(pid);
-    assert(isRunning(child));
-    parent.kill("SIGKILL");
-    assertStrictEquals((await parent.status).signal, "SIGKILL");
-    await waitGone(child);
   },
 });
 
