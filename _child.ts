@@ -19,6 +19,7 @@ const { header, payload } = readFrameOrExit();
 state.header = header;
 state.payload = payload;
 state.loading = true;
+if (header.error !== undefined) fail(header.error);
 
 // No orphans: when the parent dies, however it dies, this process is
 // re-parented and Deno.ppid changes. End the whole process group then.
@@ -66,8 +67,13 @@ export async function runChild(namespaces: Namespace[]): Promise<void> {
     state.current = self;
     await self.run();
   } catch (error) {
-    console.error(`Process ${header.name}:`);
-    console.error(error);
-    Deno.exit(1);
+    fail(error);
   }
+}
+
+/** Prints an error as Python prints a child's traceback, and exits 1. */
+function fail(error: unknown): never {
+  console.error(`Process ${header.name}:`);
+  console.error(error);
+  Deno.exit(1);
 }

@@ -42,20 +42,55 @@ function isJsonSafe(value: unknown, seen = new Set<object>()): boolean {
 }
 
 let v8: typeof import("node:v8") | undefined;
+let v8Loading: Promise<typeof import("node:v8")> | undefined;
 
 async function loadV8(): Promise<typeof import("node:v8")> {
-  return v8 ??= await import("node:v8");
+  return v8 ??= await (v8Loading ??= import("node:v8"));
 }
 
-/** A payload checked in `start()`, ready to be encoded. */
+/**
+ * Starts loading `node:v8` in the background, so that `start()` can check
+ * and encode payloads that JSON cannot carry synchronously.
+ */
+export function preloadCodec(): void {
+  loadV8().catch(() => {});
+}
+
+/** A payload checked in `start()`, ready to be written. */
 export type Payload =
-  | { encoding: "json"; bytes: Uint8Array }
-  | { encoding: "v8"; values: unknown[] };
+  | { encoding: "json" | "v8"; bytes: Uint8Array }
+  | { encoding: "v8"; parts: Array<[label: string, value: unknown]> };
+
+function cannotSend(label: string, error: unknown): TypeError {
+  return new TypeError(
+    `Cannot send ${label} to the child: it cannot be cloned (${
+      (error as Error).message
+    })`,
+    { cause: error },
+  );
+}
+
+/** Serializes `values` with V8, naming the first part that fails. */
+function serializeParts(
+  serialize: (value: unknown) => Uint8Array,
+  parts: Array<[label: string, value: unknown]>,
+): Uint8Array {
+  for (const [label, value] of parts) {
+    try {
+      serialize(value);
+    } catch (error) {
+      throw cannotSend(label, error);
+    }
+  }
+  return serialize(parts.map(([, value]) => value));
+}
 
 /**
  * Checks, synchronously, that every part can be sent to a child, naming the
- * first one that cannot. JSON-safe payloads are encoded at once; others are
- * encoded by {@linkcode payloadBytes} once `node:v8` is loaded.
+ * first one that cannot, and encodes what it can at once: JSON when JSON
+ * carries the values without loss, else V8's format once `node:v8` is
+ * loaded (see {@linkcode preloadCodec}). Until then, `structuredClone`
+ * checks the parts and {@linkcode payloadBytes} encodes them.
  *
  * @param parts The values, each with the name to report if it fails.
  * @throws {TypeError} If a value cannot be sent to a child.
@@ -67,25 +102,25 @@ export function preparePayload(
   if (isJsonSafe(values)) {
     return { encoding: "json", bytes: encoder.encode(JSON.stringify(values)) };
   }
+  if (v8) return { encoding: "v8", bytes: serializeParts(v8.serialize, parts) };
   for (const [label, value] of parts) {
     try {
       structuredClone(value);
     } catch (error) {
-      throw new TypeError(
-        `Cannot send ${label} to the child: it cannot be cloned (${
-          (error as Error).message
-        })`,
-        { cause: error },
-      );
+      throw cannotSend(label, error);
     }
   }
-  return { encoding: "v8", values };
+  return { encoding: "v8", parts };
 }
 
-/** The bytes of a prepared payload. */
+/**
+ * The bytes of a prepared payload.
+ *
+ * @throws {TypeError} If a value cannot be serialized after all.
+ */
 export async function payloadBytes(payload: Payload): Promise<Uint8Array> {
-  if (payload.encoding === "json") return payload.bytes;
-  return (await loadV8()).serialize(payload.values);
+  if ("bytes" in payload) return payload.bytes;
+  return serializeParts((await loadV8()).serialize, payload.parts);
 }
 
 /** Decodes a payload made by {@linkcode encodePayload}. */

@@ -6,7 +6,10 @@ import { describe } from "./_target.ts";
 import type { ChildPermissions, PermissionName } from "./process.ts";
 
 /** The permission kinds a child can be given, with their query field. */
-const KINDS: Record<PermissionName, string> = {
+const KINDS: Record<
+  PermissionName,
+  "path" | "host" | "variable" | "kind" | "command"
+> = {
   read: "path",
   write: "path",
   net: "host",
@@ -17,14 +20,24 @@ const KINDS: Record<PermissionName, string> = {
   import: "host",
 };
 
+/** Where the child runs, which changes what relative grants mean. */
+export interface ChildContext {
+  /** The child's working directory, if not the parent's. */
+  cwd?: string | URL;
+  /** Environment variables set for the child. */
+  env?: Record<string, string>;
+}
+
 function isFullyGranted(name: PermissionName): boolean {
   const status = Deno.permissions.querySync({ name });
   return status.state === "granted" && !status.partial;
 }
 
+/** True when the parent holds `item` in full: a deny list inside it is not. */
 function isGranted(name: PermissionName, item: string): boolean {
   const descriptor = { name, [KINDS[name]]: item } as Deno.PermissionDescriptor;
-  return Deno.permissions.querySync(descriptor).state === "granted";
+  const status = Deno.permissions.querySync(descriptor);
+  return status.state === "granted" && !status.partial;
 }
 
 function notCapable(name: PermissionName, what: string): never {
@@ -34,27 +47,22 @@ function notCapable(name: PermissionName, what: string): never {
 }
 
 /**
- * Returns the `--allow-*` flags for a child, checking each grant against the
- * parent's own.
+ * Checks the shape of a `permissions` option without querying anything.
  *
- * @throws {Deno.errors.NotCapable} If the child asks for more than the
- * parent holds.
- * @throws {TypeError} If the permissions are not of the expected shape.
+ * @throws {TypeError} If it is not `"inherit"`, `"none"` or an object of
+ * known kinds with `"inherit"`, booleans or arrays.
  */
-export function permissionFlags(permissions: ChildPermissions): string[] {
-  if (permissions === "none") return [];
-  if (permissions === "inherit") {
-    return (Object.keys(KINDS) as PermissionName[])
-      .filter(isFullyGranted)
-      .map((name) => `--allow-${name}`);
-  }
-  if (typeof permissions !== "object" || permissions === null) {
+export function checkPermissions(permissions: unknown): ChildPermissions {
+  if (permissions === "inherit" || permissions === "none") return permissions;
+  if (
+    typeof permissions !== "object" || permissions === null ||
+    Array.isArray(permissions)
+  ) {
     throw new TypeError(
       'Cannot use permissions: expected "inherit", "none" or an object, ' +
         `received ${describe(permissions)}`,
     );
   }
-  const flags: string[] = [];
   for (const [name, value] of Object.entries(permissions)) {
     if (!(name in KINDS)) {
       throw new TypeError(
@@ -63,34 +71,102 @@ export function permissionFlags(permissions: ChildPermissions): string[] {
         }`,
       );
     }
-    const kind = name as PermissionName;
-    if (value === false || value === undefined) continue;
-    if (value === "inherit") {
-      if (isFullyGranted(kind)) flags.push(`--allow-${kind}`);
-    } else if (value === true) {
-      if (!isFullyGranted(kind)) notCapable(kind, "everything");
-      flags.push(`--allow-${kind}`);
-    } else if (Array.isArray(value)) {
-      const items = value.map((item) => {
-        const text = item instanceof URL
-          ? decodeURIComponent(item.pathname)
-          : item;
-        if (typeof text !== "string" || text === "" || text.includes(",")) {
-          throw new TypeError(
-            `Cannot use permissions.${kind}: expected non-empty strings without commas, ` +
-              `received ${describe(item)}`,
-          );
-        }
-        if (!isGranted(kind, text)) notCapable(kind, `"${text}"`);
-        return text;
-      });
-      if (items.length > 0) flags.push(`--allow-${kind}=${items.join(",")}`);
-    } else {
+    const ok = value === undefined || value === "inherit" ||
+      typeof value === "boolean" ||
+      (Array.isArray(value) &&
+        value.every((item) =>
+          (typeof item === "string" && item !== "" && !item.includes(",")) ||
+          item instanceof URL
+        ));
+    if (!ok) {
       throw new TypeError(
-        `Cannot use permissions.${kind}: expected "inherit", a boolean or an array, ` +
-          `received ${describe(value)}`,
+        `Cannot use permissions.${name}: expected "inherit", a boolean, or an array of ` +
+          `non-empty strings without commas or URLs, received ${
+            describe(value)
+          }`,
       );
     }
+  }
+  return permissions as ChildPermissions;
+}
+
+/** Turns one listed item into the text Deno's flag and query take. */
+function itemText(
+  kind: PermissionName,
+  item: string | URL,
+  context: ChildContext,
+): string {
+  const field = KINDS[kind];
+  if (item instanceof URL) {
+    return field === "host" ? item.host : decodeURIComponent(item.pathname);
+  }
+  // A relative path means the parent's directory in the parent's query but
+  // the child's in the child's flag: they must be the same directory.
+  const relative = (field === "path" && !item.startsWith("/")) ||
+    (field === "command" && item.includes("/") && !item.startsWith("/"));
+  if (relative && context.cwd !== undefined) {
+    throw new TypeError(
+      `Cannot use permissions.${kind} with the cwd option: expected an absolute path, ` +
+        `received "${item}"`,
+    );
+  }
+  // A bare command name is looked up on the child's PATH.
+  if (
+    field === "command" && !item.includes("/") &&
+    context.env?.PATH !== undefined
+  ) {
+    throw new TypeError(
+      `Cannot use permissions.run with env.PATH: expected an absolute path, received "${item}"`,
+    );
+  }
+  return item;
+}
+
+/**
+ * Returns the `--allow-*` flags for a child, checking each grant against the
+ * parent's own.
+ *
+ * @throws {Deno.errors.NotCapable} If the child asks for more than the
+ * parent holds.
+ * @throws {TypeError} If a listed item is ambiguous in the child's context.
+ */
+export function permissionFlags(
+  permissions: ChildPermissions,
+  context: ChildContext = {},
+): string[] {
+  const flags: string[] = [];
+  const granted = new Set<PermissionName>();
+  if (permissions === "inherit") {
+    for (const kind of Object.keys(KINDS) as PermissionName[]) {
+      if (isFullyGranted(kind)) granted.add(kind);
+    }
+  } else if (permissions !== "none") {
+    for (const [name, value] of Object.entries(permissions)) {
+      const kind = name as PermissionName;
+      if (value === false || value === undefined) continue;
+      if (value === "inherit") {
+        if (isFullyGranted(kind)) granted.add(kind);
+      } else if (value === true) {
+        if (!isFullyGranted(kind)) notCapable(kind, "everything");
+        granted.add(kind);
+      } else {
+        const items = value.map((item) => itemText(kind, item, context));
+        for (const item of items) {
+          if (!isGranted(kind, item)) notCapable(kind, `"${item}"`);
+        }
+        if (items.length > 0) flags.push(`--allow-${kind}=${items.join(",")}`);
+      }
+    }
+  }
+  for (const kind of granted) flags.push(`--allow-${kind}`);
+  // Without an import flag, Deno lets any program import from a built-in
+  // list of hosts: a parent that may import nothing must say so.
+  if (
+    !granted.has("import") &&
+    !flags.some((flag) => flag.startsWith("--allow-import")) &&
+    Deno.permissions.querySync({ name: "import" }).state === "denied"
+  ) {
+    flags.push("--deny-import");
   }
   return flags;
 }

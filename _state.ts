@@ -24,6 +24,8 @@ export interface ChildHeader {
   fields: string[];
   /** How the payload (args, or subclass fields) is encoded. */
   encoding: "json" | "v8";
+  /** Set when the parent could not encode the payload: the child fails. */
+  error?: string;
 }
 
 /** How the child finds a target function; see ARCHITECTURE.md. */
@@ -38,11 +40,15 @@ export type Rebuild = (
   values: unknown[],
 ) => { run(): unknown };
 
-/** A started child as the runtime tracks it (a `Process` in practice). */
+/** A started child as the runtime tracks it. */
 export interface TrackedChild {
+  /** The `Process` object. */
+  readonly process: unknown;
   readonly daemon: boolean;
   isAlive(): boolean;
   terminate(): void;
+  /** Keeps this process alive until the child exits. */
+  ref(): void;
 }
 
 /** The state of this OS process as far as the package is concerned. */

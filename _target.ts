@@ -7,7 +7,8 @@
 import type { TargetRef } from "./_state.ts";
 
 const PACKAGE_DIR = new URL(".", import.meta.url).href;
-const FRAME_URL = /((?:file|https?):\/\/[^\s()]+?):\d+:\d+\)?\s*$/;
+// Greedy up to the last `:line:col`: file URLs do not escape parentheses.
+const FRAME_URL = /((?:file|https?):\/\/.+):\d+:\d+\)?\s*$/;
 
 /** The module URL of a stack frame line, or null for built-in frames. */
 function frameUrl(line: string): string | null {
@@ -43,7 +44,8 @@ export function inferModule(
   }
   for (const line of lines) {
     const url = frameUrl(line);
-    if (url && !isPackageFile(url)) return url;
+    // `deno eval` and the REPL name their code $deno$…: nothing to import.
+    if (url && !isPackageFile(url) && !url.includes("/$deno$")) return url;
   }
   return null;
 }
@@ -61,6 +63,12 @@ export function describeFunction(target: unknown): TargetRef {
     );
   }
   const source = Function.prototype.toString.call(target);
+  if (/^class\b/.test(source)) {
+    throw new TypeError(
+      `Cannot use target: expected a function, received class ${target.name}; ` +
+        "to run a class, subclass Process and override run()",
+    );
+  }
   if (/\{\s*\[native code\]\s*\}\s*$/.test(source)) {
     throw new TypeError(
       `Cannot use target "${target.name}": it is a native or bound function, ` +

@@ -22,8 +22,17 @@
  * @module
  */
 
-import { encodeFrame, payloadBytes, preparePayload } from "./_codec.ts";
-import { canSignalGroups, permissionFlags } from "./_permissions.ts";
+import {
+  encodeFrame,
+  payloadBytes,
+  preloadCodec,
+  preparePayload,
+} from "./_codec.ts";
+import {
+  canSignalGroups,
+  checkPermissions,
+  permissionFlags,
+} from "./_permissions.ts";
 import { type ChildHeader, runtime, type TargetRef } from "./_state.ts";
 import {
   describe,
@@ -221,6 +230,10 @@ export class Process<A extends unknown[] = unknown[]> {
   #exited: Promise<void> | null = null;
   #closed = false;
   #onAbort: (() => void) | null = null;
+  /** Waits in progress that keep this process alive for the child. */
+  #holds = 0;
+  /** Set at exit for a non-daemon child: stay alive until it ends. */
+  #pinned = false;
 
   /**
    * Creates a process object; nothing runs until {@linkcode start}.
@@ -254,9 +267,9 @@ export class Process<A extends unknown[] = unknown[]> {
     this.#daemon = daemon === undefined
       ? false
       : checkBoolean("daemon", daemon);
-    this.#permissions = options.permissions ?? "inherit";
-    this.#env = options.env;
-    this.#cwd = options.cwd;
+    this.#permissions = checkPermissions(options.permissions ?? "inherit");
+    this.#env = checkEnv(options.env);
+    this.#cwd = checkCwd(options.cwd);
     this.#signal = options.signal;
     if (this.#signal !== undefined && !(this.#signal instanceof AbortSignal)) {
       throw new TypeError(
@@ -272,15 +285,14 @@ export class Process<A extends unknown[] = unknown[]> {
     this.#name = options.name === undefined
       ? `${new.target.name}-${this.#identity.join(":")}`
       : checkName(options.name);
-    if (module !== undefined) {
-      this.#modules = [new URL(String(module), "file:///").href];
-    } else {
-      const className = new.target === Process ? null : new.target.name;
-      const found = this.#role === "child"
-        ? inferModule(new Error().stack ?? "", className)
-        : null;
-      this.#modules = found ? [found] : [];
-    }
+    const stack = this.#role === "child" ? new Error().stack ?? "" : "";
+    const className = new.target === Process ? null : new.target.name;
+    const found = module === undefined
+      ? inferModule(stack, className)
+      : resolveModule(module, stack);
+    this.#modules = found ? [found] : [];
+    // Warm up the encoder for payloads JSON cannot carry.
+    if (this.#role === "child") preloadCodec();
   }
 
   /**
@@ -309,6 +321,12 @@ export class Process<A extends unknown[] = unknown[]> {
    */
   start(): void {
     this.#checkOpen("start");
+    if (Deno.build.standalone) {
+      throw new Error(
+        "Cannot start a process from a `deno compile` binary: Deno.execPath() " +
+          "is the binary itself, which cannot run a module",
+      );
+    }
     if (this.#role !== "child") {
       throw new Error(
         `Cannot start ${this.#name}: it stands for a process that is already running`,
@@ -361,7 +379,10 @@ export class Process<A extends unknown[] = unknown[]> {
       fields: fields.map(([key]) => key),
       encoding: payload.encoding,
     };
-    const flags = permissionFlags(this.#permissions);
+    const flags = permissionFlags(this.#permissions, {
+      cwd: this.#cwd,
+      env: this.#env,
+    });
 
     const child = new Deno.Command(Deno.execPath(), {
       args: [
@@ -381,10 +402,21 @@ export class Process<A extends unknown[] = unknown[]> {
       cwd: this.#cwd,
     }).spawn();
     this.#child = child;
-    if (this.#daemon) child.unref();
+    // No child holds the event loop by itself: see installExitHooks().
+    child.unref();
     const written = writeFrame(child, header, payload);
-    state.children.add(this);
-    installExitHook();
+    const tracked = {
+      process: this,
+      daemon: this.#daemon,
+      isAlive: () => this.isAlive(),
+      terminate: () => this.terminate(),
+      ref: () => {
+        this.#pinned = true;
+        child.ref();
+      },
+    };
+    state.children.add(tracked);
+    installExitHooks();
     if (this.#signal) {
       const onAbort = () => this.terminate();
       this.#onAbort = onAbort;
@@ -394,7 +426,9 @@ export class Process<A extends unknown[] = unknown[]> {
       this.#exitCode = status.signal === null
         ? status.code
         : -(status.code - 128);
-      state.children.delete(this);
+      state.children.delete(tracked);
+      // No orphans: end what the child left running in its group.
+      signalGroup(child.pid, "SIGTERM");
       if (this.#onAbort) {
         this.#signal?.removeEventListener("abort", this.#onAbort);
         this.#onAbort = null;
@@ -598,16 +632,18 @@ export class Process<A extends unknown[] = unknown[]> {
   }
 
   /**
-   * Keeps this process running while it waits for a daemon child, whose
-   * handle is otherwise unref'd so that it does not hold the parent open.
+   * Keeps this process alive while something waits for the child, whose
+   * handle is otherwise unref'd (see installExitHooks()).
    */
   async #held(waiting: Promise<void>): Promise<void> {
-    if (!this.#daemon) return await waiting;
-    this.#child!.ref();
+    const child = this.#child!;
+    if (this.#holds++ === 0) child.ref();
     try {
       await waiting;
     } finally {
-      if (this.#exitCode === null) this.#child!.unref();
+      if (--this.#holds === 0 && !this.#pinned && this.#exitCode === null) {
+        child.unref();
+      }
     }
   }
 
@@ -633,15 +669,8 @@ export class Process<A extends unknown[] = unknown[]> {
       );
     }
     if (this.#exitCode !== null) return;
-    if (canSignalGroups()) {
-      try {
-        // The child leads its own process group: signal all of it.
-        Deno.kill(-child.pid, signal);
-        return;
-      } catch {
-        // The group is gone; fall back to the child itself.
-      }
-    }
+    // The child leads its own process group: signal all of it if allowed.
+    if (signalGroup(child.pid, signal)) return;
     try {
       child.kill(signal);
     } catch {
@@ -709,9 +738,9 @@ export function parentProcess(): Process | null {
  * @returns The live children.
  */
 export function activeChildren(): Process[] {
-  return [...runtime().children].filter((child) =>
-    child.isAlive()
-  ) as Process[];
+  return [...runtime().children]
+    .filter((child) => child.isAlive())
+    .map((child) => child.process as Process);
 }
 
 /**
@@ -779,30 +808,61 @@ async function writeFrame(
   header: ChildHeader,
   payload: ReturnType<typeof preparePayload>,
 ): Promise<void> {
+  let frame: Uint8Array;
+  try {
+    frame = encodeFrame(header, await payloadBytes(payload));
+  } catch (error) {
+    // Nothing to run with: the child prints why and exits with code 1.
+    const { name, message } = error as Error;
+    frame = encodeFrame(
+      { ...header, error: `${name}: ${message}` },
+      new Uint8Array(),
+    );
+  }
   const writer = child.stdin.getWriter();
   try {
-    await writer.write(encodeFrame(header, await payloadBytes(payload)));
-  } catch {
-    // The child died before reading; its exit code tells the story.
-  }
-  try {
+    await writer.write(frame);
     await writer.close();
-  } catch {
-    // Already closed by the child's exit.
+  } catch (error) {
+    // A child that died before reading: its exit code tells the story.
+    if (!(error instanceof Deno.errors.BrokenPipe)) throw error;
   }
 }
 
-function installExitHook(): void {
+/**
+ * Python's exit rules, on Deno's event loop. Children are unref'd, so the
+ * loop empties when the main code is done; then `beforeunload` terminates
+ * the daemon children and keeps the process alive for the others, as
+ * Python's parent joins them at exit. `Deno.exit()` cannot wait: `unload`
+ * ends daemon children, and the others end through their orphan watch.
+ */
+function installExitHooks(): void {
   const state = runtime();
   if (state.exitHook) return;
   state.exitHook = true;
-  // Python terminates daemon children at exit. The orphan watch in each
-  // child covers the exits where no handler runs (SIGKILL, crash).
+  globalThis.addEventListener("beforeunload", (event) => {
+    const alive = [...state.children].filter((child) => child.isAlive());
+    for (const child of alive) if (child.daemon) child.terminate();
+    const waiting = alive.filter((child) => !child.daemon);
+    for (const child of waiting) child.ref();
+    if (waiting.length > 0) event.preventDefault();
+  });
   globalThis.addEventListener("unload", () => {
     for (const child of state.children) {
       if (child.daemon && child.isAlive()) child.terminate();
     }
   });
+}
+
+/** Signals a child's whole process group; false when not allowed. */
+function signalGroup(pid: number, signal: Deno.Signal): boolean {
+  if (!canSignalGroups()) return false;
+  try {
+    Deno.kill(-pid, signal);
+  } catch {
+    // The group is empty already.
+  }
+  return true;
 }
 
 function rebuild(namespaces: Namespace[], values: unknown[]): Process {
@@ -862,6 +922,60 @@ function explainScope(
 
 runtime().rebuild ??= rebuild;
 
+function checkEnv(
+  env: unknown,
+): Record<string, string> | undefined {
+  if (env === undefined) return undefined;
+  if (
+    typeof env !== "object" || env === null || Array.isArray(env) ||
+    !Object.values(env).every((value) => typeof value === "string")
+  ) {
+    throw new TypeError(
+      `Cannot create process: expected env to be an object of strings, received ${
+        describe(env)
+      }`,
+    );
+  }
+  return env as Record<string, string>;
+}
+
+function checkCwd(cwd: unknown): string | URL | undefined {
+  if (cwd === undefined || typeof cwd === "string" || cwd instanceof URL) {
+    return cwd;
+  }
+  throw new TypeError(
+    `Cannot create process: expected cwd to be a string or a URL, received ${
+      describe(cwd)
+    }`,
+  );
+}
+
+/**
+ * Resolves the `module` option: absolute URLs and paths as they are,
+ * relative specifiers against the module that constructs the process.
+ */
+function resolveModule(module: unknown, stack: string): string {
+  if (typeof module !== "string" && !(module instanceof URL)) {
+    throw new TypeError(
+      `Cannot create process: expected module to be a string or a URL, received ${
+        describe(module)
+      }`,
+    );
+  }
+  const text = String(module);
+  if (module instanceof URL || /^[a-z][a-z0-9+.-]*:/i.test(text)) {
+    return new URL(text).href;
+  }
+  if (text.startsWith("/")) return new URL(`file://${text}`).href;
+  const caller = inferModule(stack, null);
+  if (!caller) {
+    throw new TypeError(
+      `Cannot resolve module "${text}": expected an absolute URL or path, as the calling module is unknown`,
+    );
+  }
+  return new URL(text, caller).href;
+}
+
 function checkName(value: unknown): string {
   if (typeof value !== "string") {
     throw new TypeError(
@@ -891,6 +1005,9 @@ function pyRepr(text: string): string {
   return `'${text.replaceAll("\\", "\\\\").replaceAll("'", "\\'")}'`;
 }
 
+/** The longest delay setTimeout takes. */
+const MAX_TIMER = 2 ** 31 - 1;
+
 function waitOptions(options: number | JoinOptions | undefined): JoinOptions {
   const normalized = typeof options === "number" || options === undefined
     ? { timeout: options }
@@ -911,11 +1028,13 @@ function waitOptions(options: number | JoinOptions | undefined): JoinOptions {
         }`,
       );
     }
-    if (timeout < 0 || !Number.isFinite(timeout)) {
+    if (timeout < 0) {
       throw new RangeError(
-        `Cannot wait: expected timeout to be a finite number >= 0, received ${timeout}`,
+        `Cannot wait: expected timeout to be a number >= 0, received ${timeout}`,
       );
     }
+    // Infinity waits for as long as it takes, as no timeout does.
+    if (timeout === Infinity) return { signal };
   }
   if (signal !== undefined && !(signal instanceof AbortSignal)) {
     throw new TypeError(
@@ -938,7 +1057,17 @@ function settle(
 ): Promise<void> {
   if (timeout === undefined && signal === undefined) return promise;
   return new Promise<void>((resolve, reject) => {
-    const timer = timeout === undefined ? undefined : setTimeout(done, timeout);
+    // setTimeout takes at most 2^31 - 1 ms: longer waits are chained.
+    const end = performance.now() + (timeout ?? 0);
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const arm = () => {
+      const left = end - performance.now();
+      timer = left <= 0 ? setTimeout(done, 0) : setTimeout(
+        left > MAX_TIMER ? arm : done,
+        Math.min(left, MAX_TIMER),
+      );
+    };
+    if (timeout !== undefined) arm();
     const onAbort = () => {
       cleanup();
       reject(signal!.reason);

@@ -23,6 +23,7 @@ import {
   checkEnvAndCwd,
   checkSelf,
   exitWith,
+  leaveSleeper,
   Napper,
   sleepFor,
   startSleeper,
@@ -416,13 +417,48 @@ Deno.test({
       );
       assertThrows(make({ target: Math.max }), TypeError, "native or bound");
       assertThrows(
+        make({ target: class Job {} }),
+        TypeError,
+        "received class Job",
+      );
+      assertThrows(
+        make({ env: { A: 1 } }),
+        TypeError,
+        "expected env to be an object of strings",
+      );
+      assertThrows(
+        make({ env: "A=1" }),
+        TypeError,
+        "expected env to be an object of strings",
+      );
+      assertThrows(
+        make({ cwd: 5 }),
+        TypeError,
+        "expected cwd to be a string or a URL",
+      );
+      assertThrows(
+        make({ module: 5 }),
+        TypeError,
+        "expected module to be a string or a URL",
+      );
+      assertThrows(
+        make({ permissions: "all" }),
+        TypeError,
+        'expected "inherit", "none" or an object',
+      );
+      assertThrows(
+        make({ permissions: { read: [1] } }),
+        TypeError,
+        "permissions.read",
+      );
+      assertThrows(
         make(null),
         TypeError,
         "expected an options object, received null",
       );
       const p = new Process({ target: exitWith, args: [0], module: TARGETS });
       p.start();
-      await assertRejects(() => p.join(-1), RangeError, "finite number >= 0");
+      await assertRejects(() => p.join(-1), RangeError, "number >= 0");
       await assertRejects(
         () => p.join("1" as unknown as number),
         TypeError,
@@ -662,5 +698,151 @@ Deno.test({
       }),
       1,
     );
+  },
+});
+
+Deno.test({
+  name:
+    "At the end of the main code, daemon children are terminated and the others awaited",
+  permissions: RUN,
+  async fn() {
+    const { code, stdout } = await program("exit-rules");
+    assertEquals(code, 0);
+    assertMatch(
+      stdout,
+      /^(child running \d+\n)?daemon gone before the non-daemon child ended\n$/,
+    );
+  },
+});
+
+Deno.test({
+  name:
+    "Process permissions close the holes: deny lists, relative paths, PATH, import",
+  permissions: { run: true, read: true },
+  async fn(t) {
+    await t.step(
+      "a grant the parent holds only in part is refused",
+      async () => {
+        const { stdout } = await deno([
+          "run",
+          "--allow-run",
+          "--allow-read",
+          "--deny-read=/etc",
+          "tests/fixtures/program.ts",
+          "deny-list",
+        ]);
+        assertEquals(stdout, "NotCapable\n");
+      },
+    );
+    await t.step("a parent denied imports passes the denial on", async () => {
+      const { stdout } = await deno([
+        "run",
+        "--allow-run",
+        "--deny-import",
+        "tests/fixtures/program.ts",
+        "import-state",
+      ]);
+      assertEquals(stdout, "import: denied\n");
+    });
+    await t.step(
+      "relative paths with cwd, and command names with PATH, are refused",
+      () => {
+        const read = new Process({
+          target: exitWith,
+          args: [0],
+          cwd: "/",
+          permissions: { read: ["deno.json"] },
+          module: TARGETS,
+        });
+        assertThrows(
+          () => read.start(),
+          TypeError,
+          "expected an absolute path",
+        );
+        const run = new Process({
+          target: exitWith,
+          args: [0],
+          env: { PATH: "/tmp" },
+          permissions: { run: ["deno"] },
+          module: TARGETS,
+        });
+        assertThrows(() => run.start(), TypeError, "with env.PATH");
+        assertStrictEquals(read.pid ?? run.pid, null);
+      },
+    );
+  },
+});
+
+Deno.test({
+  name:
+    "Process.join() waits past setTimeout's limit, and for ever with Infinity",
+  permissions: RUN,
+  async fn() {
+    const p = sleepingChild();
+    const waiting = p.join(2 ** 32);
+    const forever = p.join(Infinity);
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const first = await Promise.race([
+      waiting.then(() => "joined"),
+      new Promise((resolve) => timer = setTimeout(resolve, 300, "waiting")),
+    ]);
+    clearTimeout(timer);
+    assertEquals(first, "waiting");
+    p.kill();
+    await Promise.all([waiting, forever]);
+    assertStrictEquals(p.exitCode, -9);
+  },
+});
+
+Deno.test({
+  name: "A child that exits leaves nothing it started behind",
+  permissions: { run: true, read: true, write: true },
+  async fn() {
+    const dir = await Deno.makeTempDir();
+    try {
+      const pidFile = `${dir}/sleeper.pid`;
+      assertStrictEquals(
+        await exitCodeOf({ target: leaveSleeper, args: [pidFile] }),
+        0,
+      );
+      await waitGone(Number(await Deno.readTextFile(pidFile)));
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+});
+
+Deno.test({
+  name:
+    "Process finds targets in folders with parentheses, and resolves a relative module option",
+  permissions: { run: true, read: true, write: true },
+  async fn() {
+    const dir = await Deno.makeTempDir();
+    try {
+      const folder = `${dir}/we(ird) dir`;
+      await Deno.mkdir(folder);
+      const mod = new URL("../mod.ts", import.meta.url).href;
+      await Deno.writeTextFile(
+        `${folder}/m.ts`,
+        `import { Process } from ${JSON.stringify(mod)};\n` +
+          "export function seven(): void { Deno.exit(7); }\n" +
+          "export function make(): Process { return new Process({ target: seven }); }\n",
+      );
+      const { make } = await import(`file://${folder}/m.ts`);
+      const p: Process = make();
+      p.start();
+      await p.join();
+      assertStrictEquals(p.exitCode, 7);
+      assertStrictEquals(
+        await exitCodeOf({
+          target: exitWith,
+          args: [8],
+          module: "./fixtures/targets.ts",
+        }),
+        8,
+      );
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
   },
 });
