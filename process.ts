@@ -598,7 +598,7 @@ export class Process<A extends unknown[] = unknown[]> {
       ? "_ParentProcess"
       : this.constructor.name;
     const info = [className, `name=${pyRepr(this.#name)}`];
-    if (this.#role === "child" && this.#child) {
+    if (this.#role === "child" && this.#child && !this.#closed) {
       info.push(`pid=${this.#child.pid}`);
     }
     const parent = this.#role === "child"

@@ -388,7 +388,10 @@ Deno.test({
       await p.join();
       p.close();
       assertThrows(() => p.start(), Error, "closed");
-      assertMatch(String(p), / closed/);
+      assertEquals(
+        String(p),
+        `<Process name='${p.name}' parent=${Deno.pid} closed>`,
+      );
     });
     await t.step("bad option types and values", async () => {
       const make = (options: unknown) => () =>
