@@ -34,6 +34,25 @@ export interface TargetRef {
   source: string;
 }
 
+/** What a worker learns about its thread, as `workerData`. */
+export interface ThreadHeader {
+  name: string;
+  daemon: boolean;
+  /** The thread's ident, and the process-wide counter idents come from. */
+  ident: number;
+  counter: SharedArrayBuffer;
+  /** The header of the process the thread lives in, if it is a child. */
+  process: ChildHeader | null;
+  /** As in {@linkcode ChildHeader}. */
+  modules: string[];
+  className: string | null;
+  target: TargetRef | null;
+  argCount: number;
+  fields: string[];
+  /** The args, then the fields, after `encodeShared`. */
+  values: unknown;
+}
+
 /** What the child's entry runs once its modules are loaded. */
 export type Rebuild = (
   namespaces: Record<string, unknown>[],

@@ -22,32 +22,33 @@ function isPackageFile(url: string): boolean {
 }
 
 /**
- * Infers the module a child must import to find its target, from the stack
- * of the constructor call.
- *
- * For a subclass, this is the module whose frame is `new ClassName`, which
- * is where the class is defined. For a plain target, it is the nearest
- * module outside this package, which is where the object is constructed.
+ * Infers the modules a child must import to find its target, from the
+ * stack of the constructor call: for a subclass, the module whose frame is
+ * `new ClassName` (where the class is defined); then the nearest module
+ * outside this package (where the object is constructed, and where a
+ * target function most likely lives).
  */
-export function inferModule(
+export function inferModules(
   stack: string,
   className: string | null,
-): string | null {
+): string[] {
   const lines = stack.split("\n").slice(1);
+  const found: string[] = [];
   if (className) {
     const marker = `at new ${className} (`;
-    for (const line of lines) {
-      if (!line.includes(marker)) continue;
-      const url = frameUrl(line);
-      if (url) return url;
-    }
+    const line = lines.find((line) => line.includes(marker));
+    const url = line && frameUrl(line);
+    if (url) found.push(url);
   }
   for (const line of lines) {
     const url = frameUrl(line);
     // `deno eval` and the REPL name their code $deno$…: nothing to import.
-    if (url && !isPackageFile(url) && !url.includes("/$deno$")) return url;
+    if (url && !isPackageFile(url) && !url.includes("/$deno$")) {
+      if (!found.includes(url)) found.push(url);
+      break;
+    }
   }
-  return null;
+  return found;
 }
 
 /**
@@ -200,4 +201,56 @@ export function describe(value: unknown): string {
   if (typeof value === "string") return `the string "${value}"`;
   if (typeof value === "function") return `a function`;
   return `${typeof value} ${String(value)}`;
+}
+
+/** Turns a `ReferenceError` from a source-rebuilt target into advice. */
+export function explainScope(
+  fn: (...args: unknown[]) => unknown,
+  name: string,
+  modules: string[],
+): (...args: unknown[]) => unknown {
+  const advise = (error: unknown): never => {
+    if (error instanceof ReferenceError) {
+      throw new TargetNotFoundError(
+        `Target "${name}" ran from its source text in the child, where ${error.message}: ` +
+          hint(name, modules),
+        { cause: error },
+      );
+    }
+    throw error;
+  };
+  return function (this: unknown, ...args: unknown[]) {
+    try {
+      const result = fn.apply(this, args);
+      return result instanceof Promise ? result.catch(advise) : result;
+    } catch (error) {
+      return advise(error);
+    }
+  };
+}
+
+/**
+ * Resolves the `module` option: absolute URLs and paths as they are,
+ * relative specifiers against the module that constructs the process.
+ */
+export function resolveModule(module: unknown, stack: string): string {
+  if (typeof module !== "string" && !(module instanceof URL)) {
+    throw new TypeError(
+      `Cannot create process: expected module to be a string or a URL, received ${
+        describe(module)
+      }`,
+    );
+  }
+  const text = String(module);
+  if (module instanceof URL || /^[a-z][a-z0-9+.-]*:/i.test(text)) {
+    return new URL(text).href;
+  }
+  if (text.startsWith("/")) return new URL(`file://${text}`).href;
+  const caller = inferModules(stack, null)[0];
+  if (!caller) {
+    throw new TypeError(
+      `Cannot resolve module "${text}": expected an absolute URL or path, as the calling module is unknown`,
+    );
+  }
+  return new URL(text, caller).href;
 }

@@ -28,3 +28,5 @@
  */
 
 export * from "./process.ts";
+export * from "./thread.ts";
+export * from "./sync.ts";

@@ -28,6 +28,7 @@ import {
   preloadCodec,
   preparePayload,
 } from "./_codec.ts";
+import { findShareable } from "./_shared.ts";
 import {
   canSignalGroups,
   checkPermissions,
@@ -35,13 +36,23 @@ import {
 } from "./_permissions.ts";
 import { type ChildHeader, runtime, type TargetRef } from "./_state.ts";
 import {
+  checkBoolean,
+  checkName,
+  keepAliveWhile,
+  pyRepr,
+  settle,
+  waitOptions,
+} from "./_common.ts";
+import {
   describe,
   describeFunction,
+  explainScope,
   hint,
-  inferModule,
+  inferModules,
   type Namespace,
   resolveClass,
   resolveFunction,
+  resolveModule,
   TargetNotFoundError,
 } from "./_target.ts";
 
@@ -230,8 +241,6 @@ export class Process<A extends unknown[] = unknown[]> {
   #exited: Promise<void> | null = null;
   #closed = false;
   #onAbort: (() => void) | null = null;
-  /** Waits in progress that keep this process alive for the child. */
-  #holds = 0;
   /** Set at exit for a non-daemon child: stay alive until it ends. */
   #pinned = false;
 
@@ -287,10 +296,9 @@ export class Process<A extends unknown[] = unknown[]> {
       : checkName(options.name);
     const stack = this.#role === "child" ? new Error().stack ?? "" : "";
     const className = new.target === Process ? null : new.target.name;
-    const found = module === undefined
-      ? inferModule(stack, className)
-      : resolveModule(module, stack);
-    this.#modules = found ? [found] : [];
+    this.#modules = module === undefined
+      ? inferModules(stack, className)
+      : [resolveModule(module, stack)];
     // Warm up the encoder for payloads JSON cannot carry.
     if (this.#role === "child") preloadCodec();
   }
@@ -358,6 +366,18 @@ export class Process<A extends unknown[] = unknown[]> {
       );
     }
     const fields = Object.entries(this);
+    for (const [label, value] of [...this.#args.entries(), ...fields]) {
+      const kind = findShareable(value);
+      if (kind) {
+        throw new TypeError(
+          `Cannot send ${
+            typeof label === "number" ? `args[${label}]` : `field "${label}"`
+          } ` +
+            `to a child process: it holds a ${kind}, which shares memory only between ` +
+            "threads; use a Thread, or a process-safe primitive",
+        );
+      }
+    }
     const payload = preparePayload([
       ...this.#args.map((value, i) =>
         [`args[${i}]`, value] as [string, unknown]
@@ -631,20 +651,13 @@ export class Process<A extends unknown[] = unknown[]> {
     return this.toString();
   }
 
-  /**
-   * Keeps this process alive while something waits for the child, whose
-   * handle is otherwise unref'd (see installExitHooks()).
-   */
-  async #held(waiting: Promise<void>): Promise<void> {
-    const child = this.#child!;
-    if (this.#holds++ === 0) child.ref();
-    try {
-      await waiting;
-    } finally {
-      if (--this.#holds === 0 && !this.#pinned && this.#exitCode === null) {
-        child.unref();
-      }
-    }
+  /** Keeps this process alive while something waits for the child. */
+  #held(waiting: Promise<void>): Promise<void> {
+    return keepAliveWhile(
+      this.#child!,
+      waiting,
+      () => !this.#pinned && this.#exitCode === null,
+    );
   }
 
   #checkOpen(action: string): void {
@@ -894,32 +907,6 @@ function rebuild(namespaces: Namespace[], values: unknown[]): Process {
   return self;
 }
 
-/** Turns a `ReferenceError` from a source-rebuilt target into advice. */
-function explainScope(
-  fn: (...args: unknown[]) => unknown,
-  name: string,
-  modules: string[],
-): (...args: unknown[]) => unknown {
-  const advise = (error: unknown): never => {
-    if (error instanceof ReferenceError) {
-      throw new TargetNotFoundError(
-        `Target "${name}" ran from its source text in the child, where ${error.message}: ` +
-          hint(name, modules),
-        { cause: error },
-      );
-    }
-    throw error;
-  };
-  return function (this: unknown, ...args: unknown[]) {
-    try {
-      const result = fn.apply(this, args);
-      return result instanceof Promise ? result.catch(advise) : result;
-    } catch (error) {
-      return advise(error);
-    }
-  };
-}
-
 runtime().rebuild ??= rebuild;
 
 function checkEnv(
@@ -948,142 +935,4 @@ function checkCwd(cwd: unknown): string | URL | undefined {
       describe(cwd)
     }`,
   );
-}
-
-/**
- * Resolves the `module` option: absolute URLs and paths as they are,
- * relative specifiers against the module that constructs the process.
- */
-function resolveModule(module: unknown, stack: string): string {
-  if (typeof module !== "string" && !(module instanceof URL)) {
-    throw new TypeError(
-      `Cannot create process: expected module to be a string or a URL, received ${
-        describe(module)
-      }`,
-    );
-  }
-  const text = String(module);
-  if (module instanceof URL || /^[a-z][a-z0-9+.-]*:/i.test(text)) {
-    return new URL(text).href;
-  }
-  if (text.startsWith("/")) return new URL(`file://${text}`).href;
-  const caller = inferModule(stack, null);
-  if (!caller) {
-    throw new TypeError(
-      `Cannot resolve module "${text}": expected an absolute URL or path, as the calling module is unknown`,
-    );
-  }
-  return new URL(text, caller).href;
-}
-
-function checkName(value: unknown): string {
-  if (typeof value !== "string") {
-    throw new TypeError(
-      `Cannot set name: expected a string, received ${describe(value)}`,
-    );
-  }
-  if (value === "") {
-    throw new RangeError(
-      "Cannot set name: expected a non-empty string, received an empty one",
-    );
-  }
-  return value;
-}
-
-function checkBoolean(option: string, value: unknown): boolean {
-  if (typeof value !== "boolean") {
-    throw new TypeError(
-      `Cannot set ${option}: expected a boolean, received ${describe(value)}`,
-    );
-  }
-  return value;
-}
-
-/** Python's `repr()` of a string. */
-function pyRepr(text: string): string {
-  if (text.includes("'") && !text.includes('"')) return `"${text}"`;
-  return `'${text.replaceAll("\\", "\\\\").replaceAll("'", "\\'")}'`;
-}
-
-/** The longest delay setTimeout takes. */
-const MAX_TIMER = 2 ** 31 - 1;
-
-function waitOptions(options: number | JoinOptions | undefined): JoinOptions {
-  const normalized = typeof options === "number" || options === undefined
-    ? { timeout: options }
-    : options;
-  if (typeof normalized !== "object" || normalized === null) {
-    throw new TypeError(
-      `Cannot wait: expected a timeout in milliseconds or { timeout, signal }, received ${
-        describe(options)
-      }`,
-    );
-  }
-  const { timeout, signal } = normalized;
-  if (timeout !== undefined) {
-    if (typeof timeout !== "number" || Number.isNaN(timeout)) {
-      throw new TypeError(
-        `Cannot wait: expected timeout to be a number of milliseconds, received ${
-          describe(timeout)
-        }`,
-      );
-    }
-    if (timeout < 0) {
-      throw new RangeError(
-        `Cannot wait: expected timeout to be a number >= 0, received ${timeout}`,
-      );
-    }
-    // Infinity waits for as long as it takes, as no timeout does.
-    if (timeout === Infinity) return { signal };
-  }
-  if (signal !== undefined && !(signal instanceof AbortSignal)) {
-    throw new TypeError(
-      `Cannot wait: expected signal to be an AbortSignal, received ${
-        describe(signal)
-      }`,
-    );
-  }
-  return normalized;
-}
-
-/**
- * Resolves when `promise` settles or `timeout` ms pass; rejects with the
- * signal's reason if it aborts first. Cleans up its timer and listener.
- */
-function settle(
-  promise: Promise<void>,
-  timeout: number | undefined,
-  signal: AbortSignal | undefined,
-): Promise<void> {
-  if (timeout === undefined && signal === undefined) return promise;
-  return new Promise<void>((resolve, reject) => {
-    // setTimeout takes at most 2^31 - 1 ms: longer waits are chained.
-    const end = performance.now() + (timeout ?? 0);
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const arm = () => {
-      const left = end - performance.now();
-      timer = left <= 0 ? setTimeout(done, 0) : setTimeout(
-        left > MAX_TIMER ? arm : done,
-        Math.min(left, MAX_TIMER),
-      );
-    };
-    if (timeout !== undefined) arm();
-    const onAbort = () => {
-      cleanup();
-      reject(signal!.reason);
-    };
-    function cleanup() {
-      clearTimeout(timer);
-      signal?.removeEventListener("abort", onAbort);
-    }
-    function done() {
-      cleanup();
-      resolve();
-    }
-    signal?.addEventListener("abort", onAbort, { once: true });
-    promise.then(done, (error) => {
-      cleanup();
-      reject(error);
-    });
-  });
 }

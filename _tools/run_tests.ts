@@ -5,7 +5,7 @@
 // mapped in instead. Pass `--checks-only` to skip the test suite, and any
 // other arguments on to `deno test`.
 
-const PUBLIC = ["mod.ts", "process.ts"];
+const PUBLIC = ["mod.ts", "process.ts", "thread.ts", "sync.ts"];
 const PROBE = "https://jsr.io/@std/assert/meta.json";
 
 async function jsrReachable(): Promise<boolean> {

@@ -1,7 +1,7 @@
 // Copyright 2026 the @parallel/multiprocessing authors. MIT license.
 // Runs every example end to end, all at once, as a user would:
 // `deno run -P examples/<name>.ts`.
-import { assertEquals, assertMatch } from "@std/assert";
+import { assert, assertEquals, assertMatch } from "@std/assert";
 import { deno } from "./_helpers.ts";
 
 const ASCTIME = /^\w{3} \w{3} [ \d]\d \d{2}:\d{2}:\d{2} \d{4}$/;
@@ -53,6 +53,27 @@ const EXPECTED: Record<string, string[] | ((lines: string[]) => void)> = {
     "main_end <time>",
   ],
   daemon: ["main_start <time>", "3", "func_start <time>", "main_end <time>"],
+  ident: (lines) => {
+    const pid = /pid (\d+)$/.exec(lines[0])?.[1];
+    assertEquals(lines, [
+      `MainThread: ident 1, pid ${pid}`,
+      `Thread-1 (show): ident 2, pid ${pid}`,
+      `Thread-2 (show): ident 3, pid ${pid}`,
+      `idents 2 and 3, both in process ${pid}`,
+    ]);
+  },
+  thread_lock: (lines) => {
+    assertEquals(lines.length, 2);
+    const unlocked = Number(/^without a lock: (\d+)$/.exec(lines[0])?.[1]);
+    assert(unlocked > 0 && unlocked <= 400_000, lines[0]);
+    assertEquals(lines[1], "with a lock: 400000");
+  },
+  thread_daemon: [
+    "main_start <time>",
+    "3",
+    "func_start <time>",
+    "main_end <time>",
+  ],
   permissions: [
     "inherit: may start programs",
     "none: NotCapable",

@@ -1,0 +1,167 @@
+// Copyright 2026 the @parallel/multiprocessing authors. MIT license.
+// What Process and Thread share: their contract, option checks, Python's
+// repr quoting, and waits with a timeout and a signal.
+
+import { describe } from "./_target.ts";
+
+/**
+ * The contract Process and Thread share, as tinypool's two runtimes share
+ * one: start, wait, ask, name, daemon, stop.
+ */
+export interface Runnable {
+  readonly name: string;
+  readonly daemon: boolean;
+  readonly ident: number | null;
+  readonly exitCode: number | null;
+  start(): void;
+  join(options?: number | WaitOptions): Promise<void>;
+  isAlive(): boolean;
+  terminate(): void | Promise<void>;
+  run(): unknown;
+}
+
+/** A timeout in milliseconds and a signal, for every wait. */
+export interface WaitOptions {
+  /** How long to wait in milliseconds; `Infinity` or left out: for ever. */
+  timeout?: number;
+  /** Aborting it rejects the wait with `signal.reason`. */
+  signal?: AbortSignal;
+}
+
+/** The longest delay setTimeout takes. */
+export const MAX_TIMER = 2 ** 31 - 1;
+
+export function checkName(value: unknown): string {
+  if (typeof value !== "string") {
+    throw new TypeError(
+      `Cannot set name: expected a string, received ${describe(value)}`,
+    );
+  }
+  if (value === "") {
+    throw new RangeError(
+      "Cannot set name: expected a non-empty string, received an empty one",
+    );
+  }
+  return value;
+}
+
+export function checkBoolean(option: string, value: unknown): boolean {
+  if (typeof value !== "boolean") {
+    throw new TypeError(
+      `Cannot set ${option}: expected a boolean, received ${describe(value)}`,
+    );
+  }
+  return value;
+}
+
+/** Python's `repr()` of a string. */
+export function pyRepr(text: string): string {
+  if (text.includes("'") && !text.includes('"')) return `"${text}"`;
+  return `'${text.replaceAll("\\", "\\\\").replaceAll("'", "\\'")}'`;
+}
+
+export function waitOptions(
+  options: number | WaitOptions | undefined,
+): WaitOptions {
+  const normalized = typeof options === "number" || options === undefined
+    ? { timeout: options }
+    : options;
+  if (typeof normalized !== "object" || normalized === null) {
+    throw new TypeError(
+      `Cannot wait: expected a timeout in milliseconds or { timeout, signal }, received ${
+        describe(options)
+      }`,
+    );
+  }
+  const { timeout, signal } = normalized;
+  if (timeout !== undefined) {
+    if (typeof timeout !== "number" || Number.isNaN(timeout)) {
+      throw new TypeError(
+        `Cannot wait: expected timeout to be a number of milliseconds, received ${
+          describe(timeout)
+        }`,
+      );
+    }
+    if (timeout < 0) {
+      throw new RangeError(
+        `Cannot wait: expected timeout to be a number >= 0, received ${timeout}`,
+      );
+    }
+    // Infinity waits for as long as it takes, as no timeout does.
+    if (timeout === Infinity) return { signal };
+  }
+  if (signal !== undefined && !(signal instanceof AbortSignal)) {
+    throw new TypeError(
+      `Cannot wait: expected signal to be an AbortSignal, received ${
+        describe(signal)
+      }`,
+    );
+  }
+  return normalized;
+}
+
+/**
+ * Resolves when `promise` settles or `timeout` ms pass; rejects with the
+ * signal's reason if it aborts first. Cleans up its timer and listener.
+ */
+export function settle(
+  promise: Promise<void>,
+  timeout: number | undefined,
+  signal: AbortSignal | undefined,
+): Promise<void> {
+  if (timeout === undefined && signal === undefined) return promise;
+  return new Promise<void>((resolve, reject) => {
+    // setTimeout takes at most 2^31 - 1 ms: longer waits are chained.
+    const end = performance.now() + (timeout ?? 0);
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const arm = () => {
+      const left = end - performance.now();
+      timer = left <= 0 ? setTimeout(done, 0) : setTimeout(
+        left > MAX_TIMER ? arm : done,
+        Math.min(left, MAX_TIMER),
+      );
+    };
+    if (timeout !== undefined) arm();
+    const onAbort = () => {
+      cleanup();
+      reject(signal!.reason);
+    };
+    function cleanup() {
+      clearTimeout(timer);
+      signal?.removeEventListener("abort", onAbort);
+    }
+    function done() {
+      cleanup();
+      resolve();
+    }
+    signal?.addEventListener("abort", onAbort, { once: true });
+    promise.then(done, (error) => {
+      cleanup();
+      reject(error);
+    });
+  });
+}
+
+const holds = new WeakMap<object, number>();
+
+/**
+ * Keeps this process alive while `waiting` is pending for an unref'd
+ * handle (a child process or a worker), counting overlapping waits; after
+ * the last one, unrefs the handle again if `unrefAfter()` says so.
+ */
+export async function keepAliveWhile(
+  handle: { ref(): void; unref(): void },
+  waiting: Promise<void>,
+  unrefAfter: () => boolean,
+): Promise<void> {
+  const count = holds.get(handle) ?? 0;
+  holds.set(handle, count + 1);
+  if (count === 0) handle.ref();
+  try {
+    await waiting;
+  } finally {
+    const left = holds.get(handle)! - 1;
+    holds.set(handle, left);
+    if (left === 0 && unrefAfter()) handle.unref();
+  }
+}

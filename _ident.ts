@@ -1,0 +1,60 @@
+// Copyright 2026 the @parallel/multiprocessing authors. MIT license.
+// Thread idents: positive integers given by this package, not the OS, as
+// Python's interpreter gives them. One counter in shared memory serves every
+// thread of the process, so idents are unique among its live threads. The
+// main thread is 1.
+
+const KEY = Symbol.for("@parallel/multiprocessing/ident");
+
+interface IdentState {
+  ident: number;
+  counter: Int32Array;
+}
+
+function identState(): IdentState {
+  const g = globalThis as unknown as Record<symbol, IdentState | undefined>;
+  return g[KEY] ??= {
+    ident: 1,
+    // [last ident given, last "Thread-N" number given]
+    counter: new Int32Array(new SharedArrayBuffer(8)).fill(1, 0, 1),
+  };
+}
+
+/**
+ * The ident of the calling thread: 1 in the main thread, and the ident its
+ * `Thread` was given in a worker.
+ *
+ * @example
+ * ```ts
+ * import { getIdent } from "@parallel/multiprocessing";
+ *
+ * console.log(getIdent()); // 1 in the main thread
+ * ```
+ *
+ * @returns The ident.
+ */
+export function getIdent(): number {
+  return identState().ident;
+}
+
+/** Takes the next ident from the process-wide counter. */
+export function allocateIdent(): number {
+  return Atomics.add(identState().counter, 0, 1) + 1;
+}
+
+/** The next N for a default thread name `Thread-N`, process-wide. */
+export function nextThreadNumber(): number {
+  return Atomics.add(identState().counter, 1, 1) + 1;
+}
+
+/** The shared counter, to hand to a new thread. */
+export function identCounter(): SharedArrayBuffer {
+  return identState().counter.buffer as SharedArrayBuffer;
+}
+
+/** In a new thread: takes its ident and the process-wide counter. */
+export function adoptIdent(ident: number, counter: SharedArrayBuffer): void {
+  const state = identState();
+  state.ident = ident;
+  state.counter = new Int32Array(counter);
+}

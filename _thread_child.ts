@@ -1,0 +1,43 @@
+// Copyright 2026 the @parallel/multiprocessing authors. MIT license.
+// The thread runtime. A Thread's worker entry imports this module first:
+// evaluating it takes the thread's header from `workerData` (synchronous,
+// so the user's modules see their thread while they load) and marks the
+// thread as loading. Then the entry imports the user's modules and calls
+// `runThread`, which rebuilds the Thread object and runs it.
+
+import { parentPort, workerData } from "node:worker_threads";
+import { adoptIdent } from "./_ident.ts";
+import { runtime, type ThreadHeader } from "./_state.ts";
+import type { Namespace } from "./_target.ts";
+import type { Thread } from "./thread.ts";
+import "./thread.ts";
+
+const header = workerData as ThreadHeader;
+const state = runtime();
+// The process this thread lives in, for currentProcess().
+state.header = header.process;
+state.loading = true;
+adoptIdent(header.ident, header.counter);
+
+type Rebuild = (header: ThreadHeader, namespaces: Namespace[]) => Thread;
+
+/**
+ * Runs the thread, once the entry has imported the modules that define its
+ * target. An error escaping `run()` goes to the starting thread, whose
+ * `Thread.excepthook` reports it; then the worker closes.
+ *
+ * @param namespaces The imported modules, in the order of `header.modules`.
+ */
+export async function runThread(namespaces: Namespace[]): Promise<void> {
+  state.loading = false;
+  try {
+    const rebuild = (globalThis as Record<symbol, unknown>)[
+      Symbol.for("@parallel/multiprocessing/rebuildThread")
+    ] as Rebuild;
+    await rebuild(header, namespaces).run();
+  } catch (error) {
+    parentPort!.postMessage({ kind: "exception", error });
+  }
+  // A Python thread ends when run() returns, whatever it left pending.
+  (globalThis as unknown as { close(): void }).close();
+}

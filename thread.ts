@@ -1,0 +1,684 @@
+// Copyright 2026 the @parallel/multiprocessing authors. MIT license.
+/**
+ * Python's `threading.Thread` for Deno, on workers: run a function in
+ * another thread of this process, wait for it, name it, read its `ident`.
+ * Threads share memory through the primitives in `sync.ts`.
+ *
+ * @example Run a function in a thread
+ * ```ts ignore
+ * import { currentThread, Thread } from "@parallel/multiprocessing/thread";
+ *
+ * export function work(n: number) {
+ *   console.log(currentThread().name, n * 2);
+ * }
+ *
+ * if (import.meta.main) {
+ *   const t = new Thread({ target: work, args: [21] });
+ *   t.start();
+ *   await t.join();
+ * }
+ * ```
+ *
+ * @module
+ */
+
+import { Worker } from "node:worker_threads";
+import {
+  checkBoolean,
+  checkName,
+  keepAliveWhile,
+  settle,
+  waitOptions,
+} from "./_common.ts";
+import {
+  allocateIdent,
+  getIdent,
+  identCounter,
+  nextThreadNumber,
+} from "./_ident.ts";
+import { decodeShared, encodeShared } from "./_shared.ts";
+import { runtime, type TargetRef, type ThreadHeader } from "./_state.ts";
+import type { JoinOptions } from "./process.ts";
+import { Event } from "./sync.ts";
+import {
+  describe,
+  describeFunction,
+  explainScope,
+  inferModules,
+  type Namespace,
+  resolveClass,
+  resolveFunction,
+  resolveModule,
+} from "./_target.ts";
+
+export { getIdent } from "./_ident.ts";
+
+/** Options for {@linkcode Thread}. */
+export interface ThreadOptions<A extends unknown[] = unknown[]> {
+  /**
+   * The function the thread calls with `args`, found in the worker as a
+   * `Process` target is: an export of the module where the thread is
+   * constructed (or `module`), or a self-contained function's source.
+   *
+   * @default {undefined}
+   */
+  target?: (...args: A) => unknown;
+  /**
+   * The arguments for `target`. They travel by structured clone; the
+   * primitives of `sync.ts` (locks, events, values) are shared, not copied.
+   *
+   * @default {[]}
+   */
+  args?: A;
+  /**
+   * The thread's name.
+   *
+   * @default {"Thread-N (target)"} as Python 3.10+, or `Thread-N`
+   */
+  name?: string;
+  /**
+   * A daemon thread does not keep the process alive.
+   *
+   * @default {false}
+   */
+  daemon?: boolean;
+  /**
+   * The module the worker imports to find `target` or the subclass.
+   *
+   * @default {undefined} (inferred from where the thread is constructed)
+   */
+  module?: string | URL;
+}
+
+/** What {@linkcode Thread.excepthook} receives, as Python's. */
+export interface ExceptHookArgs {
+  /** The error's class name. */
+  excType: string;
+  /** The error, with its stack, as it crossed from the worker. */
+  excValue: Error;
+  /** The thread it escaped from. */
+  thread: Thread;
+}
+
+type Role = "thread" | "self" | "main";
+let nextRole: Role = "thread";
+
+/** Messages a thread's worker posts to its parent. */
+type ThreadMessage = { kind: "exception"; error: Error };
+
+/** Per-isolate thread state. */
+interface ThreadState {
+  current: Thread | null;
+  main: Thread | null;
+  started: Set<Thread>;
+}
+
+const KEY = Symbol.for("@parallel/multiprocessing/threads");
+
+function threadState(): ThreadState {
+  const g = globalThis as unknown as Record<symbol, ThreadState | undefined>;
+  return g[KEY] ??= { current: null, main: null, started: new Set() };
+}
+
+/**
+ * A function running in another thread of this process (a worker), with
+ * the meaning of Python's `threading.Thread`.
+ *
+ * Unlike Python, a thread can be stopped with {@linkcode terminate}: a
+ * worker is an isolate, so stopping it is safe. Module-level state is per
+ * thread: each worker loads its own copy of its modules.
+ *
+ * @typeParam A The argument types of the target.
+ *
+ * @example Start and join
+ * ```ts ignore
+ * import { Thread } from "@parallel/multiprocessing";
+ *
+ * export function work(n: number) {
+ *   console.log(n * 2);
+ * }
+ *
+ * if (import.meta.main) {
+ *   const t = new Thread({ target: work, args: [21] });
+ *   t.start();
+ *   await t.join();
+ *   console.log(t.isAlive()); // false
+ * }
+ * ```
+ */
+export class Thread<A extends unknown[] = unknown[]> {
+  /**
+   * Called with an error that escapes a thread's `run()`, in the thread
+   * that started it. Assign your own, as with Python's
+   * `threading.excepthook`. The default prints `Exception in thread NAME:`
+   * and the error's stack on stderr.
+   */
+  static excepthook: (args: ExceptHookArgs) => void = printException;
+
+  #role: Role;
+  #target: ((...args: never[]) => unknown) | undefined;
+  #targetRef: TargetRef | null;
+  #args: unknown[];
+  #name: string;
+  #daemon: boolean;
+  #modules: string[];
+  #ident: number | null = null;
+  #worker: Worker | null = null;
+  #exited: Promise<void> | null = null;
+  #exitCode: number | null = null;
+  #terminated = false;
+
+  /**
+   * Creates a thread object; nothing runs until {@linkcode start}.
+   *
+   * @param options The target, its args, and how to run it.
+   * @throws {TypeError} If an option has the wrong type.
+   * @throws {RangeError} If the name is empty.
+   */
+  constructor(options: ThreadOptions<A> = {}) {
+    this.#role = nextRole;
+    nextRole = "thread";
+    if (typeof options !== "object" || options === null) {
+      throw new TypeError(
+        `Cannot create thread: expected an options object, received ${
+          describe(options)
+        }`,
+      );
+    }
+    const { target, args = [] as unknown[] as A, daemon, module } = options;
+    this.#targetRef = target === undefined ? null : describeFunction(target);
+    if (!Array.isArray(args)) {
+      throw new TypeError(
+        `Cannot create thread: expected args to be an array, received ${
+          describe(args)
+        }`,
+      );
+    }
+    this.#target = target;
+    this.#args = args;
+    this.#daemon = daemon === undefined
+      ? false
+      : checkBoolean("daemon", daemon);
+    if (options.name !== undefined) {
+      this.#name = checkName(options.name);
+    } else if (this.#role === "thread") {
+      const suffix = target?.name ? ` (${target.name})` : "";
+      this.#name = `Thread-${nextThreadNumber()}${suffix}`;
+    } else {
+      this.#name = "MainThread";
+    }
+    const stack = this.#role === "thread" ? new Error().stack ?? "" : "";
+    const className = new.target === Thread ? null : new.target.name;
+    this.#modules = module === undefined
+      ? inferModules(stack, className)
+      : [resolveModule(module, stack)];
+  }
+
+  /**
+   * What the thread does: by default, calls the target with the args.
+   * Subclasses override it, as in Python.
+   *
+   * @returns What the target returns (awaited by the thread).
+   */
+  run(): unknown {
+    const target = this.#target as
+      | ((...args: unknown[]) => unknown)
+      | undefined;
+    return target?.(...this.#args);
+  }
+
+  /**
+   * Starts the thread. It is synchronous: `ident` is set when it returns.
+   *
+   * @throws {Error} If the thread was started before, stands for a running
+   * thread, or if this thread is still importing its modules (a main part
+   * without the `import.meta.main` guard).
+   * @throws {TypeError} If an argument or field cannot be cloned.
+   */
+  start(): void {
+    if (this.#role !== "thread") {
+      throw new Error(`Cannot start ${this.#name}: it is already running`);
+    }
+    if (this.#worker) {
+      throw new Error(
+        `Cannot start a thread twice: ${this.#name} is already started with ident ${this.#ident}`,
+      );
+    }
+    const state = runtime();
+    if (state.loading) {
+      throw new Error(
+        `Cannot start ${this.#name} while this thread or child is still importing its modules: ` +
+          "put the main part of the module under `if (import.meta.main)` " +
+          "so that it does not run again there (Python's `if __name__ == '__main__'`)",
+      );
+    }
+    const className = this.constructor === Thread
+      ? null
+      : this.constructor.name;
+    const fields = Object.entries(this);
+    const values = encodeShared([...this.#args, ...fields.map(([, v]) => v)]);
+    try {
+      structuredClone(values);
+    } catch (error) {
+      throw new TypeError(
+        `Cannot send the args or fields of ${this.#name} to its thread: ${
+          (error as Error).message
+        }`,
+        { cause: error },
+      );
+    }
+    const ident = allocateIdent();
+    const header: ThreadHeader = {
+      name: this.#name,
+      daemon: this.#daemon,
+      ident,
+      counter: identCounter(),
+      process: state.header,
+      modules: this.#modules,
+      className,
+      target: this.#targetRef,
+      argCount: this.#args.length,
+      fields: fields.map(([key]) => key),
+      values,
+    };
+    const worker = new Worker(new URL(entryUrl(this.#modules)), {
+      workerData: header,
+    });
+    this.#worker = worker;
+    this.#ident = ident;
+    if (this.#daemon) worker.unref();
+    threadState().started.add(this);
+    let failed = false;
+    worker.on("message", (message: ThreadMessage) => {
+      if (message?.kind !== "exception") return;
+      failed = true;
+      this.#report(message.error);
+    });
+    worker.on("error", (error: Error) => {
+      failed = true;
+      this.#report(error);
+    });
+    this.#exited = new Promise<void>((resolve) => {
+      worker.once("exit", () => {
+        this.#exitCode = this.#terminated ? -15 : failed ? 1 : 0;
+        threadState().started.delete(this);
+        resolve();
+      });
+    });
+  }
+
+  /**
+   * Waits for the thread to end. After `timeout` ms it resolves with the
+   * thread still running, as Python's `join` does.
+   *
+   * @param options A timeout in milliseconds, or `{ timeout, signal }`.
+   * @returns A promise that resolves when the thread has ended or the
+   * timeout has passed.
+   * @throws {Error} If the thread was never started, or is the current one.
+   * @throws {RangeError} If the timeout is negative.
+   */
+  async join(options?: number | JoinOptions): Promise<void> {
+    const { timeout, signal } = waitOptions(options);
+    if (this.#role !== "thread") {
+      throw new Error(`Cannot join ${this.#name}: a thread cannot join itself`);
+    }
+    if (!this.#exited) {
+      throw new Error(`Cannot join ${this.#name}: it has not been started`);
+    }
+    signal?.throwIfAborted();
+    if (this.#exitCode !== null) return;
+    const waiting = settle(this.#exited, timeout, signal);
+    if (!this.#daemon) return await waiting;
+    await keepAliveWhile(
+      this.#worker!,
+      waiting,
+      () => this.#exitCode === null,
+    );
+  }
+
+  /**
+   * Whether the thread is running: `false` before start, `true` until it
+   * ends, `false` after.
+   *
+   * @returns Whether the thread is alive.
+   */
+  isAlive(): boolean {
+    if (this.#role !== "thread") return true;
+    return this.#worker !== null && this.#exitCode === null;
+  }
+
+  /**
+   * Stops the thread's worker, which Python cannot do. Does nothing once
+   * the thread has ended. Its `exitCode` becomes `-15`.
+   *
+   * @returns A promise that resolves once the worker has stopped.
+   * @throws {Error} If the thread was never started.
+   */
+  async terminate(): Promise<void> {
+    if (this.#role !== "thread") {
+      throw new Error(
+        `Cannot terminate ${this.#name}: only a started thread can be stopped`,
+      );
+    }
+    if (!this.#worker) {
+      throw new Error(
+        `Cannot terminate ${this.#name}: it has not been started`,
+      );
+    }
+    if (this.#exitCode !== null) return;
+    this.#terminated = true;
+    await this.#worker.terminate();
+    await this.#exited;
+  }
+
+  /** The package-given ident: `null` before start, a positive integer after. */
+  get ident(): number | null {
+    return this.#role === "thread" ? this.#ident : getIdent();
+  }
+
+  /**
+   * The OS thread id: always `null`, as Deno does not expose it.
+   */
+  get nativeId(): number | null {
+    return null;
+  }
+
+  /**
+   * `null` before start and while running; then `0` when `run()` returned,
+   * `1` when it threw, and `-15` after {@linkcode terminate}.
+   */
+  get exitCode(): number | null {
+    return this.#exitCode;
+  }
+
+  /** The thread's name. */
+  get name(): string {
+    return this.#name;
+  }
+
+  /**
+   * Sets the name.
+   *
+   * @throws {TypeError} If the name is not a string.
+   * @throws {RangeError} If the name is empty.
+   */
+  set name(value: string) {
+    this.#name = checkName(value);
+  }
+
+  /** Whether the thread keeps the process alive (`false`) or not. */
+  get daemon(): boolean {
+    return this.#daemon;
+  }
+
+  /**
+   * Sets the daemon flag, before start only.
+   *
+   * @throws {Error} If the thread has been started.
+   * @throws {TypeError} If the value is not a boolean.
+   */
+  set daemon(value: boolean) {
+    if (this.#role !== "thread" || this.#worker) {
+      throw new Error(
+        `Cannot set daemon of ${this.#name}: the thread has already started`,
+      );
+    }
+    this.#daemon = checkBoolean("daemon", value);
+  }
+
+  /**
+   * Stops the thread if it is still running, then waits for it.
+   *
+   * @returns A promise that resolves once the thread has ended.
+   */
+  async [Symbol.asyncDispose](): Promise<void> {
+    if (this.#role === "thread" && this.#worker) await this.terminate();
+  }
+
+  /**
+   * Python's repr: `<Thread(Thread-1 (func), started 3)>`.
+   *
+   * @returns The repr.
+   */
+  toString(): string {
+    const className = this.#role === "main"
+      ? "_MainThread"
+      : this.constructor.name;
+    let status =
+      this.#role !== "thread" || (this.#worker && this.#exitCode === null)
+        ? "started"
+        : this.#worker
+        ? "stopped"
+        : "initial";
+    if (this.#daemon) status += " daemon";
+    if (this.ident !== null) status += ` ${this.ident}`;
+    return `<${className}(${this.#name}, ${status})>`;
+  }
+
+  /**
+   * Shows the repr in `console.log`.
+   *
+   * @returns The repr.
+   */
+  [Symbol.for("Deno.customInspect")](): string {
+    return this.toString();
+  }
+
+  #report(error: Error): void {
+    try {
+      Thread.excepthook({
+        excType: error?.name ?? "Error",
+        excValue: error,
+        thread: this,
+      });
+    } catch (hookError) {
+      console.error("Exception in threading.excepthook:", hookError);
+    }
+  }
+}
+
+/** The default {@linkcode Thread.excepthook}: prints as Python does. */
+function printException({ excValue, thread }: ExceptHookArgs): void {
+  console.error(`Exception in thread ${thread.name}:`);
+  console.error(excValue?.stack ?? excValue);
+}
+
+/**
+ * A thread that calls `fn(...args)` after `interval` ms, unless cancelled
+ * first, as Python's `threading.Timer`.
+ *
+ * @typeParam A The argument types of `fn`.
+ *
+ * @example Cancel a timer before it fires
+ * ```ts ignore
+ * import { Timer } from "@parallel/multiprocessing";
+ *
+ * export function hello() {
+ *   console.log("hello");
+ * }
+ *
+ * if (import.meta.main) {
+ *   const t = new Timer(1000, hello);
+ *   t.start();
+ *   t.cancel(); // "hello" is never printed
+ *   await t.join();
+ * }
+ * ```
+ */
+export class Timer<A extends unknown[] = unknown[]> extends Thread<A> {
+  /** The delay in milliseconds. */
+  interval: number;
+  /** Set by {@linkcode cancel}; shared with the timer's thread. */
+  finished: Event;
+
+  /**
+   * Creates a timer; it starts counting when started.
+   *
+   * @param interval The delay in milliseconds.
+   * @param fn The function to call.
+   * @param args The arguments for `fn`.
+   * @throws {RangeError} If the interval is negative.
+   */
+  constructor(interval: number, fn: (...args: A) => unknown, args?: A) {
+    super({ target: fn, args });
+    if (typeof interval !== "number" || Number.isNaN(interval)) {
+      throw new TypeError(
+        `Cannot create timer: expected interval to be a number of milliseconds, received ${
+          describe(interval)
+        }`,
+      );
+    }
+    if (interval < 0) {
+      throw new RangeError(
+        `Cannot create timer: expected interval to be >= 0, received ${interval}`,
+      );
+    }
+    this.interval = interval;
+    this.finished = new Event();
+  }
+
+  /** Stops the timer if it has not fired yet. */
+  cancel(): void {
+    this.finished.set();
+  }
+
+  /**
+   * Waits for the interval, then calls the function unless cancelled.
+   *
+   * @returns What the function returns.
+   */
+  override async run(): Promise<unknown> {
+    await this.finished.wait(this.interval);
+    if (this.finished.isSet()) return;
+    this.finished.set();
+    return await super.run();
+  }
+}
+
+/**
+ * The thread that runs this code.
+ *
+ * @example In the main thread
+ * ```ts
+ * import { currentThread } from "@parallel/multiprocessing";
+ *
+ * console.log(currentThread().name); // "MainThread"
+ * ```
+ *
+ * @returns The current thread.
+ */
+export function currentThread(): Thread {
+  const state = threadState();
+  return state.current ?? mainThread();
+}
+
+/**
+ * The main thread of this process.
+ *
+ * @example
+ * ```ts
+ * import { mainThread } from "@parallel/multiprocessing";
+ *
+ * console.log(mainThread().ident); // 1
+ * ```
+ *
+ * @returns The main thread's object.
+ */
+export function mainThread(): Thread {
+  const state = threadState();
+  if (!state.main) {
+    nextRole = "main";
+    state.main = new Thread({ name: "MainThread" });
+  }
+  return state.main;
+}
+
+/**
+ * The threads this thread knows to be alive: the current thread, the main
+ * thread when this is it, and the threads started from here that are
+ * still running. (Threads started by other threads are not listed: each
+ * worker keeps its own list.)
+ *
+ * @example
+ * ```ts
+ * import { enumerate } from "@parallel/multiprocessing";
+ *
+ * console.log(enumerate().map((t) => t.name)); // ["MainThread"]
+ * ```
+ *
+ * @returns The live threads.
+ */
+export function enumerate(): Thread[] {
+  const state = threadState();
+  const list = [currentThread()];
+  for (const thread of state.started) if (thread.isAlive()) list.push(thread);
+  return list;
+}
+
+/**
+ * How many threads {@linkcode enumerate} lists.
+ *
+ * @example
+ * ```ts
+ * import { activeCount } from "@parallel/multiprocessing";
+ *
+ * console.log(activeCount()); // 1
+ * ```
+ *
+ * @returns The number of live threads.
+ */
+export function activeCount(): number {
+  return enumerate().length;
+}
+
+const THREAD_CHILD_URL = new URL("./_thread_child.ts", import.meta.url).href;
+
+function entryUrl(modules: string[]): string {
+  const lines = [
+    `import { runThread } from ${JSON.stringify(THREAD_CHILD_URL)};`,
+  ];
+  modules.forEach((url, i) => {
+    lines.push(`import * as m${i} from ${JSON.stringify(url)};`);
+  });
+  lines.push(
+    `await runThread([${modules.map((_, i) => `m${i}`).join(", ")}]);`,
+  );
+  return `data:text/javascript,${encodeURIComponent(lines.join("\n"))}`;
+}
+
+/** In a worker: rebuilds its Thread object and makes it current. */
+function rebuildThread(header: ThreadHeader, namespaces: Namespace[]): Thread {
+  const values = decodeShared(header.values) as unknown[];
+  let target: ((...args: unknown[]) => unknown) | undefined;
+  if (header.target) {
+    const { fn, fromSource } = resolveFunction(
+      header.target,
+      namespaces,
+      header.modules,
+    );
+    target = fromSource
+      ? explainScope(fn, header.target.name, header.modules)
+      : fn;
+  }
+  const options = {
+    name: header.name,
+    daemon: header.daemon,
+    target,
+    args: values.slice(0, header.argCount),
+  };
+  const Class = header.className === null
+    ? Thread
+    : resolveClass(header.className, Thread, namespaces, header.modules);
+  nextRole = "self";
+  const self = Reflect.construct(Thread, [options], Class) as Thread;
+  header.fields.forEach((key, i) => {
+    (self as unknown as Record<string, unknown>)[key] =
+      values[header.argCount + i];
+  });
+  threadState().current = self;
+  return self;
+}
+
+(globalThis as Record<symbol, unknown>)[
+  Symbol.for("@parallel/multiprocessing/rebuildThread")
+] ??= rebuildThread;
