@@ -383,10 +383,7 @@ export class Lock {
    * ```
    */
   tryAcquire(): boolean {
-    if (Atomics.load(this.#cells, LOCK_STATE) !== 0) return false;
-    for (let i = 0; i < 50; i++);
-    Atomics.store(this.#cells, LOCK_STATE, 1);
-    return true;
+    return Atomics.compareExchange(this.#cells, LOCK_STATE, 0, 1) === 0;
   }
 
   /**
@@ -1094,7 +1091,7 @@ export class Condition {
     while (true) {
       const waiters = packed & MAX_WAITERS;
       const tokens = packed >>> 15;
-      const wake = waiters - tokens;
+      const wake = Math.min(n, waiters - tokens);
       if (wake <= 0) return;
       const seen = Atomics.compareExchange(
         cells,
