@@ -2,7 +2,13 @@
 // What Process and Thread share: their contract, option checks, Python's
 // repr quoting, and waits with a timeout and a signal.
 
-import { describe } from "./_target.ts";
+import type { TargetRef } from "./_state.ts";
+import {
+  describe,
+  describeFunction,
+  inferModules,
+  resolveModule,
+} from "./_target.ts";
 
 /**
  * The contract Process and Thread share, as tinypool's two runtimes share
@@ -164,4 +170,61 @@ export async function keepAliveWhile(
     holds.set(handle, left);
     if (left === 0 && unrefAfter()) handle.unref();
   }
+}
+
+/** The options Process and Thread take alike, checked. */
+export interface RunnableSetup {
+  target: ((...args: never[]) => unknown) | undefined;
+  targetRef: TargetRef | null;
+  args: unknown[];
+  daemon: boolean;
+  /** The modules a child or worker imports to find its target. */
+  modules: string[];
+}
+
+/**
+ * Checks the options Process and Thread share, and infers the modules that
+ * define the target and the class.
+ *
+ * @param what "process" or "thread", for messages.
+ * @param options The options object.
+ * @param className The subclass's name, or null for the base class.
+ * @param stack The stack of the constructor call, or "" to infer nothing.
+ */
+export function setUp(
+  what: string,
+  options: unknown,
+  className: string | null,
+  stack: string,
+): RunnableSetup {
+  if (typeof options !== "object" || options === null) {
+    throw new TypeError(
+      `Cannot create ${what}: expected an options object, received ${
+        describe(options)
+      }`,
+    );
+  }
+  const { target, args = [], daemon, module } = options as {
+    target?: unknown;
+    args?: unknown;
+    daemon?: unknown;
+    module?: unknown;
+  };
+  const targetRef = target === undefined ? null : describeFunction(target);
+  if (!Array.isArray(args)) {
+    throw new TypeError(
+      `Cannot create ${what}: expected args to be an array, received ${
+        describe(args)
+      }`,
+    );
+  }
+  return {
+    target: target as RunnableSetup["target"],
+    targetRef,
+    args,
+    daemon: daemon === undefined ? false : checkBoolean("daemon", daemon),
+    modules: module === undefined
+      ? (stack ? inferModules(stack, className) : [])
+      : [resolveModule(module, stack)],
+  };
 }

@@ -41,18 +41,16 @@ import {
   keepAliveWhile,
   pyRepr,
   settle,
+  setUp,
   waitOptions,
 } from "./_common.ts";
 import {
   describe,
-  describeFunction,
   explainScope,
   hint,
-  inferModules,
   type Namespace,
   resolveClass,
   resolveFunction,
-  resolveModule,
   TargetNotFoundError,
 } from "./_target.ts";
 
@@ -254,28 +252,14 @@ export class Process<A extends unknown[] = unknown[]> {
   constructor(options: ProcessOptions<A> = {}) {
     this.#role = nextRole;
     nextRole = "child";
-    if (typeof options !== "object" || options === null) {
-      throw new TypeError(
-        `Cannot create process: expected an options object, received ${
-          describe(options)
-        }`,
-      );
-    }
-    const state = runtime();
-    const { target, args = [] as unknown[] as A, daemon, module } = options;
-    this.#targetRef = target === undefined ? null : describeFunction(target);
-    if (!Array.isArray(args)) {
-      throw new TypeError(
-        `Cannot create process: expected args to be an array, received ${
-          describe(args)
-        }`,
-      );
-    }
-    this.#target = target;
-    this.#args = args;
-    this.#daemon = daemon === undefined
-      ? false
-      : checkBoolean("daemon", daemon);
+    const stack = this.#role === "child" ? new Error().stack ?? "" : "";
+    const className = new.target === Process ? null : new.target.name;
+    const setup = setUp("process", options, className, stack);
+    this.#target = setup.target;
+    this.#targetRef = setup.targetRef;
+    this.#args = setup.args;
+    this.#daemon = setup.daemon;
+    this.#modules = setup.modules;
     this.#permissions = checkPermissions(options.permissions ?? "inherit");
     this.#env = checkEnv(options.env);
     this.#cwd = checkCwd(options.cwd);
@@ -287,6 +271,7 @@ export class Process<A extends unknown[] = unknown[]> {
         }`,
       );
     }
+    const state = runtime();
     const parentIdentity = state.header?.identity ?? [];
     this.#identity = this.#role === "child"
       ? [...parentIdentity, ++state.counter]
@@ -294,11 +279,6 @@ export class Process<A extends unknown[] = unknown[]> {
     this.#name = options.name === undefined
       ? `${new.target.name}-${this.#identity.join(":")}`
       : checkName(options.name);
-    const stack = this.#role === "child" ? new Error().stack ?? "" : "";
-    const className = new.target === Process ? null : new.target.name;
-    this.#modules = module === undefined
-      ? inferModules(stack, className)
-      : [resolveModule(module, stack)];
     // Warm up the encoder for payloads JSON cannot carry.
     if (this.#role === "child") preloadCodec();
   }

@@ -28,6 +28,7 @@ import {
   checkName,
   keepAliveWhile,
   settle,
+  setUp,
   waitOptions,
 } from "./_common.ts";
 import {
@@ -42,13 +43,10 @@ import type { JoinOptions } from "./process.ts";
 import { Event } from "./sync.ts";
 import {
   describe,
-  describeFunction,
   explainScope,
-  inferModules,
   type Namespace,
   resolveClass,
   resolveFunction,
-  resolveModule,
 } from "./_target.ts";
 
 export { getIdent } from "./_ident.ts";
@@ -178,40 +176,22 @@ export class Thread<A extends unknown[] = unknown[]> {
   constructor(options: ThreadOptions<A> = {}) {
     this.#role = nextRole;
     nextRole = "thread";
-    if (typeof options !== "object" || options === null) {
-      throw new TypeError(
-        `Cannot create thread: expected an options object, received ${
-          describe(options)
-        }`,
-      );
-    }
-    const { target, args = [] as unknown[] as A, daemon, module } = options;
-    this.#targetRef = target === undefined ? null : describeFunction(target);
-    if (!Array.isArray(args)) {
-      throw new TypeError(
-        `Cannot create thread: expected args to be an array, received ${
-          describe(args)
-        }`,
-      );
-    }
-    this.#target = target;
-    this.#args = args;
-    this.#daemon = daemon === undefined
-      ? false
-      : checkBoolean("daemon", daemon);
+    const stack = this.#role === "thread" ? new Error().stack ?? "" : "";
+    const className = new.target === Thread ? null : new.target.name;
+    const setup = setUp("thread", options, className, stack);
+    this.#target = setup.target;
+    this.#targetRef = setup.targetRef;
+    this.#args = setup.args;
+    this.#daemon = setup.daemon;
+    this.#modules = setup.modules;
     if (options.name !== undefined) {
       this.#name = checkName(options.name);
     } else if (this.#role === "thread") {
-      const suffix = target?.name ? ` (${target.name})` : "";
-      this.#name = `Thread-${nextThreadNumber()}${suffix}`;
+      const name = setup.target?.name;
+      this.#name = `Thread-${nextThreadNumber()}${name ? ` (${name})` : ""}`;
     } else {
       this.#name = "MainThread";
     }
-    const stack = this.#role === "thread" ? new Error().stack ?? "" : "";
-    const className = new.target === Thread ? null : new.target.name;
-    this.#modules = module === undefined
-      ? inferModules(stack, className)
-      : [resolveModule(module, stack)];
   }
 
   /**
