@@ -7,7 +7,7 @@
 
 import { decodePayload, EmptyFrameError, readFrameSync } from "./_codec.ts";
 import { canSignalGroups } from "./_permissions.ts";
-import { runtime } from "./_state.ts";
+import { runtime, runWithHooks } from "./_state.ts";
 import type { Namespace } from "./_target.ts";
 import "./process.ts";
 
@@ -65,7 +65,7 @@ export async function runChild(namespaces: Namespace[]): Promise<void> {
     state.payload = null;
     const self = state.rebuild!(namespaces, values);
     state.current = self;
-    await self.run();
+    await runWithHooks(self);
   } catch (error) {
     fail(error);
   }

@@ -224,7 +224,7 @@ export function setUp(
     args,
     daemon: daemon === undefined ? false : checkBoolean("daemon", daemon),
     modules: module === undefined
-      ? (stack ? inferModules(stack, className) : [])
+      ? (stack ? inferModules(stack, className, target !== undefined) : [])
       : [resolveModule(module, stack)],
   };
 }

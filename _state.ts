@@ -53,6 +53,37 @@ export interface ThreadHeader {
   values: unknown;
 }
 
+/**
+ * Lifecycle hooks a `Process` or `Thread` subclass may define, run in the
+ * child or worker around `run()`: `prepare` before it (to load what `run()`
+ * needs synchronously, such as a client library), `cleanup` after it, even
+ * when it throws (to close what would keep the event loop alive).
+ */
+export const PREPARE: unique symbol = Symbol.for(
+  "@parallel/multiprocessing/prepare",
+) as never;
+/** See {@linkcode PREPARE}. */
+export const CLEANUP: unique symbol = Symbol.for(
+  "@parallel/multiprocessing/cleanup",
+) as never;
+
+/** An object with the optional lifecycle hooks. */
+export interface Runs {
+  run(): unknown;
+  [PREPARE]?(): unknown;
+  [CLEANUP]?(): unknown;
+}
+
+/** Runs `run()` between the object's lifecycle hooks. */
+export async function runWithHooks(self: Runs): Promise<void> {
+  await self[PREPARE]?.();
+  try {
+    await self.run();
+  } finally {
+    await self[CLEANUP]?.();
+  }
+}
+
 /** What the child's entry runs once its modules are loaded. */
 export type Rebuild = (
   namespaces: Record<string, unknown>[],
@@ -86,6 +117,8 @@ export interface RuntimeState {
   current: unknown;
   /** Whether the exit hook that ends daemon children is installed. */
   exitHook: boolean;
+  /** The `deno.json` children use; null when none, undefined until looked up. */
+  config?: string | null;
   /** Set by `process.ts`: rebuilds the child's own `Process` object. */
   rebuild: Rebuild | null;
 }

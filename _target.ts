@@ -26,11 +26,12 @@ function isPackageFile(url: string): boolean {
  * stack of the constructor call: for a subclass, the module whose frame is
  * `new ClassName` (where the class is defined); then the nearest module
  * outside this package (where the object is constructed, and where a
- * target function most likely lives).
+ * target function most likely lives), unless a subclass has no target.
  */
 export function inferModules(
   stack: string,
   className: string | null,
+  hasTarget = true,
 ): string[] {
   const lines = stack.split("\n").slice(1);
   const found: string[] = [];
@@ -40,6 +41,8 @@ export function inferModules(
     const url = line && frameUrl(line);
     if (url) found.push(url);
   }
+  // A subclass without a target needs only its class.
+  if (className && !hasTarget && found.length > 0) return found;
   for (const line of lines) {
     const url = frameUrl(line);
     // `deno eval` and the REPL name their code $deno$…: nothing to import.

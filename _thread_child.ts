@@ -7,7 +7,7 @@
 
 import { parentPort, workerData } from "node:worker_threads";
 import { adoptIdent } from "./_ident.ts";
-import { runtime, type ThreadHeader } from "./_state.ts";
+import { runtime, runWithHooks, type ThreadHeader } from "./_state.ts";
 import type { Namespace } from "./_target.ts";
 import type { Thread } from "./thread.ts";
 import "./thread.ts";
@@ -34,7 +34,7 @@ export async function runThread(namespaces: Namespace[]): Promise<void> {
     const rebuild = (globalThis as Record<symbol, unknown>)[
       Symbol.for("@parallel/multiprocessing/rebuildThread")
     ] as Rebuild;
-    await rebuild(header, namespaces).run();
+    await runWithHooks(rebuild(header, namespaces));
   } catch (error) {
     parentPort!.postMessage({ kind: "exception", error });
   }

@@ -30,3 +30,4 @@
 export * from "./process.ts";
 export * from "./thread.ts";
 export * from "./sync.ts";
+export * from "./redis_process.ts";

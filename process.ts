@@ -389,7 +389,7 @@ export class Process<A extends unknown[] = unknown[]> {
         "run",
         "--no-prompt",
         ...flags,
-        ...configFlag(this.#cwd),
+        ...configFlag(),
         entryUrl(header.modules),
       ],
       stdin: "piped",
@@ -766,24 +766,31 @@ function entryUrl(modules: string[]): string {
 }
 
 /**
- * Deno finds `deno.json` from the working directory. A child started in
- * another directory is pointed at the parent's, so that bare specifiers in
- * its modules resolve as they do in the parent. Needs read access to the
- * parent's working directory; without it, the child searches from its own.
+ * The parent's `deno.json`, found from its working directory as Deno finds
+ * it, for the child's `--config`: a `data:` entry makes Deno look for no
+ * config at all, and the child needs the same import map to load the same
+ * modules. Found once, and only where the parent may read; without that,
+ * the child has no import map. (`--import-map` given to the parent is not
+ * visible to it, so it is not passed on.)
  */
-function configFlag(cwd: string | URL | undefined): string[] {
-  if (cwd === undefined) return [];
-  if (Deno.permissions.querySync({ name: "read" }).state !== "granted") {
-    return [];
-  }
+function configFlag(): string[] {
+  const state = runtime();
+  if (state.config === undefined) state.config = findConfig();
+  return state.config === null ? [] : [`--config=${state.config}`];
+}
+
+function findConfig(): string | null {
+  const readable = (path: string) =>
+    Deno.permissions.querySync({ name: "read", path }).state === "granted";
+  if (!readable(".")) return null;
   let dir = Deno.cwd();
   while (true) {
     for (const name of ["deno.json", "deno.jsonc"]) {
       const path = `${dir}/${name}`;
-      if (isFile(path)) return [`--config=${path}`];
+      if (readable(path) && isFile(path)) return path;
     }
     const parent = dir.slice(0, dir.lastIndexOf("/")) || "/";
-    if (parent === dir) return [];
+    if (parent === dir) return null;
     dir = parent;
   }
 }

@@ -2,10 +2,18 @@
 // `deno task test`: formatting, lint, type and doc checks, then the test
 // suite. JSR imports are resolved from jsr.io when it answers; when it does
 // not (our build machines), the offline stand-ins in `_offline_std/` are
-// mapped in instead. Pass `--checks-only` to skip the test suite, and any
-// other arguments on to `deno test`.
+// mapped in instead. The Redis tests use REDIS_URL when it is set, else a
+// `redis-server` started here on a free port and stopped at the end. Pass
+// `--checks-only` to skip the test suite, and any other arguments on to
+// `deno test`.
 
-const PUBLIC = ["mod.ts", "process.ts", "thread.ts", "sync.ts"];
+const PUBLIC = [
+  "mod.ts",
+  "process.ts",
+  "thread.ts",
+  "sync.ts",
+  "redis_process.ts",
+];
 const PROBE = "https://jsr.io/@std/assert/meta.json";
 
 async function jsrReachable(): Promise<boolean> {
@@ -21,6 +29,7 @@ async function jsrReachable(): Promise<boolean> {
 async function run(
   args: string[],
   scan?: (text: string) => void,
+  env: Record<string, string> = {},
 ): Promise<boolean> {
   console.log(`$ deno ${args.join(" ")}`);
   const child = new Deno.Command(Deno.execPath(), {
@@ -28,7 +37,7 @@ async function run(
     stdout: scan ? "piped" : "inherit",
     stderr: "inherit",
     // Plain text, so that the summary line can be read.
-    env: scan ? { NO_COLOR: "1" } : undefined,
+    env: scan ? { ...env, NO_COLOR: "1" } : env,
   }).spawn();
   if (scan) {
     const decoder = new TextDecoder();
@@ -63,12 +72,89 @@ for (const step of steps) {
 }
 if (checksOnly) Deno.exit(0);
 
+/** A Redis for the tests: REDIS_URL, or a server of our own. */
+async function startRedis(): Promise<
+  { url?: string; why?: string; stop(): Promise<void> }
+> {
+  const given = Deno.env.get("REDIS_URL");
+  const none = async () => {};
+  if (given) return { url: given, stop: none };
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const { port } = listener.addr;
+  listener.close();
+  let server: Deno.ChildProcess;
+  try {
+    server = new Deno.Command("redis-server", {
+      args: [
+        "--port",
+        String(port),
+        "--bind",
+        "127.0.0.1",
+        "--save",
+        "",
+        "--appendonly",
+        "no",
+      ],
+      stdin: "null",
+      stdout: "null",
+      stderr: "inherit",
+    }).spawn();
+  } catch (error) {
+    if (!(error instanceof Deno.errors.NotFound)) throw error;
+    return {
+      why: "REDIS_URL is not set and redis-server is not on PATH",
+      stop: none,
+    };
+  }
+  const stop = async () => {
+    try {
+      server.kill("SIGTERM");
+    } catch {
+      // Already gone.
+    }
+    await server.status;
+  };
+  for (let i = 0; i < 100; i++) {
+    try {
+      const conn = await Deno.connect({ hostname: "127.0.0.1", port });
+      await conn.write(new TextEncoder().encode("PING\r\n"));
+      const reply = new Uint8Array(16);
+      const n = await conn.read(reply);
+      conn.close();
+      if (
+        new TextDecoder().decode(reply.subarray(0, n ?? 0)).startsWith("+PONG")
+      ) {
+        return { url: `redis://127.0.0.1:${port}`, stop };
+      }
+    } catch {
+      // Not listening yet.
+    }
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  await stop();
+  return { why: `redis-server did not answer on port ${port}`, stop: none };
+}
+
+const redis = await startRedis();
+console.log(
+  redis.url
+    ? `Redis tests use ${redis.url}`
+    : `Redis tests are ignored: ${redis.why}`,
+);
+for (const signal of ["SIGINT", "SIGTERM"] as const) {
+  Deno.addSignalListener(signal, async () => {
+    await redis.stop();
+    Deno.exit(130);
+  });
+}
+
 // Summarise in the plain "N passed, N failed" form CI reads.
 let tail = "";
 const ok = await run(
   ["test", "-P", ...map, "--doc", "--parallel", ...args],
   (text) => tail = (tail + text).slice(-4000),
-);
+  redis.url ? { REDIS_URL: redis.url } : {},
+).finally(redis.stop);
 const summary = /(\d+) passed(?: \(\d+ steps?\))? \| (\d+) failed/.exec(tail);
 if (summary) console.log(`\ntests: ${summary[1]} passed, ${summary[2]} failed`);
 Deno.exit(ok ? 0 : 1);

@@ -6,12 +6,13 @@ import { delay } from "@std/async";
 /** Runs `deno <args>` from the repository root and collects its output. */
 export async function deno(
   args: string[],
+  env: Record<string, string> = {},
 ): Promise<{ code: number; stdout: string; stderr: string }> {
   const output = await new Deno.Command(Deno.execPath(), {
     args,
     cwd: new URL("..", import.meta.url),
     stdin: "null",
-    env: { NO_COLOR: "1" },
+    env: { ...env, NO_COLOR: "1" },
   }).output();
   const decoder = new TextDecoder();
   return {

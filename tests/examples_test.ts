@@ -74,6 +74,25 @@ const EXPECTED: Record<string, string[] | ((lines: string[]) => void)> = {
     "func_start <time>",
     "main_end <time>",
   ],
+  redis_process: (lines) => {
+    assertEquals(
+      lines.slice(0, 4).map((line) => line.replace(/-\d /, "-N ")).sort(),
+      [
+        "SeedRedisProcess-N read mp:example:1 = value-1",
+        "SeedRedisProcess-N read mp:example:2 = value-2",
+        "SeedRedisProcess-N read mp:example:3 = value-3",
+        "SeedRedisProcess-N read mp:example:4 = value-4",
+      ],
+    );
+    assertEquals(
+      lines.slice(4),
+      [1, 2, 3, 4].map((i) => `parent read mp:example:${i} = value-${i}`),
+    );
+  },
+  redis_counter: (lines) => {
+    assertEquals(lines[0], "total: 80000");
+    assertMatch(lines[1], /^time: \d+ ms$/);
+  },
   permissions: [
     "inherit: may start programs",
     "none: NotCapable",
@@ -84,7 +103,7 @@ const EXPECTED: Record<string, string[] | ((lines: string[]) => void)> = {
 Deno.test({
   name:
     "Every example runs end to end with `deno run -P` and prints what the seed prints",
-  permissions: { run: true, read: true },
+  permissions: { run: true, read: true, env: true },
   async fn(t) {
     const names = [...Deno.readDirSync(new URL("../examples", import.meta.url))]
       .map((entry) => entry.name)
@@ -92,12 +111,25 @@ Deno.test({
       .map((name) => name.slice(0, -3))
       .sort();
     assertEquals(names, Object.keys(EXPECTED).sort());
+    // The Redis examples need a server: REDIS_URL, which `deno task test`
+    // sets (see tests/redis_process_test.ts for when it is missing).
+    const redisUrl = Deno.env.get("REDIS_URL");
     const runs = await Promise.all(
-      names.map((name) => deno(["run", "-P", `examples/${name}.ts`])),
+      names.map((name) =>
+        name.startsWith("redis_")
+          ? redisUrl
+            ? deno(["run", "-P=redis", `examples/${name}.ts`], {
+              REDIS_URL: redisUrl,
+            })
+            : null
+          : deno(["run", "-P", `examples/${name}.ts`])
+      ),
     );
     for (const [i, name] of names.entries()) {
+      const run = runs[i];
+      if (run === null) continue;
       await t.step(name, () => {
-        const { code, stdout, stderr } = runs[i];
+        const { code, stdout, stderr } = run;
         assertEquals(code, 0, stderr);
         const lines = stdout.trimEnd().split("\n").map((line) => {
           const [word, ...rest] = line.split(" ");

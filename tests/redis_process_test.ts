@@ -1,0 +1,270 @@
+// Copyright 2026 the @parallel/multiprocessing authors. MIT license.
+// RedisProcess against a real redis-server: REDIS_URL, which `deno task
+// test` sets to a server of its own. Without one, these tests are ignored
+// with a line saying so, except when MULTIPROCESSING_REQUIRE_REDIS=1 (as
+// in CI), where a missing server fails.
+import {
+  assertEquals,
+  assertMatch,
+  assertStrictEquals,
+  assertThrows,
+} from "@std/assert";
+import { RedisProcess, type RedisProcessOptions } from "../mod.ts";
+import { deno } from "./_helpers.ts";
+import { Batch, Counter } from "./fixtures/redis_targets.ts";
+
+const REDIS_URL = Deno.env.get("REDIS_URL");
+const REQUIRED = Deno.env.get("MULTIPROCESSING_REQUIRE_REDIS") === "1";
+const ignore = REDIS_URL === undefined;
+if (ignore && REQUIRED) {
+  Deno.test("A Redis server is available, as MULTIPROCESSING_REQUIRE_REDIS=1 requires", () => {
+    throw new Error(
+      "REDIS_URL is not set: start redis-server, or run `deno task test`",
+    );
+  });
+} else if (ignore) {
+  console.warn(
+    "Redis tests are ignored: REDIS_URL is not set (`deno task test` sets it)",
+  );
+}
+
+const DB = 7;
+const PERMISSIONS: Deno.PermissionOptionsObject = {
+  run: true,
+  read: true,
+  net: ["127.0.0.1"],
+  env: true,
+};
+
+/** A test client in the parent, on the tests' own database. */
+async function client() {
+  const { Redis } = await import("ioredis");
+  return new Redis(REDIS_URL!, { db: DB });
+}
+
+/** A key prefix no other test run uses. */
+function prefix(): string {
+  return `mp:test:${Deno.pid}:${crypto.randomUUID()}:`;
+}
+
+function redisOptions(
+  options: Omit<RedisProcessOptions, "db" | "redis">,
+): RedisProcessOptions {
+  return {
+    db: DB,
+    redis: REDIS_URL,
+    permissions: { net: [new URL(REDIS_URL!).host], env: true },
+    ...options,
+  };
+}
+
+async function runAll(processes: RedisProcess[]): Promise<void> {
+  for (const p of processes) p.start();
+  for (const p of processes) await p.join();
+}
+
+Deno.test({
+  name: "RedisProcess sets then gets its key in the child, as the seed",
+  ignore,
+  permissions: PERMISSIONS,
+  async fn() {
+    const key = `${prefix()}seed`;
+    const redis = await client();
+    try {
+      const p = new RedisProcess(redisOptions({ key, values: "hello" }));
+      assertMatch(p.name, /^RedisProcess-\d+$/);
+      assertThrows(() => p.connect, Error, "only in the child");
+      await runAll([p]);
+      assertStrictEquals(p.exitCode, 0);
+      assertEquals(await redis.get(key), "hello");
+    } finally {
+      await redis.del(key);
+      await redis.quit();
+    }
+  },
+});
+
+Deno.test({
+  name: "Sixteen RedisProcess children at once lose nothing",
+  ignore,
+  permissions: PERMISSIONS,
+  async fn() {
+    const base = prefix();
+    const keys = Array.from({ length: 16 }, (_, i) => `${base}${i}`);
+    const redis = await client();
+    try {
+      const children = keys.map((key, i) =>
+        new RedisProcess(redisOptions({ key, values: i * 10 }))
+      );
+      await runAll(children);
+      assertEquals(children.map((p) => p.exitCode), keys.map(() => 0));
+      assertEquals(
+        await redis.mget(...keys),
+        keys.map((_, i) => String(i * 10)),
+      );
+    } finally {
+      await redis.del(...keys);
+      await redis.quit();
+    }
+  },
+});
+
+Deno.test({
+  name: "A RedisProcess subclass counts exactly, and pipelines a batch",
+  ignore,
+  permissions: PERMISSIONS,
+  async fn() {
+    const base = prefix();
+    const key = `${base}counter`;
+    const redis = await client();
+    const entries: [string, string][] = [1, 2, 3].map((
+      i,
+    ) => [`${base}b${i}`, `v${i}`]);
+    try {
+      const counters = [1, 2, 3, 4].map(() => {
+        const c = new Counter(redisOptions({ key, values: 0 }));
+        c.times = 2_500;
+        return c;
+      });
+      const batch = new Batch(redisOptions({ key: `${base}batch`, values: 0 }));
+      batch.entries = entries;
+      await runAll([...counters, batch]);
+      assertEquals(await redis.get(key), "10000");
+      assertStrictEquals(batch.exitCode, 0);
+      assertEquals(await redis.mget(...entries.map(([k]) => k)), [
+        "v1",
+        "v2",
+        "v3",
+      ]);
+    } finally {
+      await redis.del(key, ...entries.map(([k]) => k));
+      await redis.quit();
+    }
+  },
+});
+
+Deno.test({
+  name: "RedisProcess honours REDIS_URL, and the redis option over it",
+  ignore,
+  permissions: PERMISSIONS,
+  async fn() {
+    const key = `${prefix()}url`;
+    const redis = await client();
+    const dead = "redis://127.0.0.1:1";
+    try {
+      const fromEnv = new RedisProcess({
+        db: DB,
+        key,
+        values: "from REDIS_URL",
+        env: { REDIS_URL: REDIS_URL! },
+        permissions: { net: [new URL(REDIS_URL!).host], env: true },
+      });
+      await runAll([fromEnv]);
+      assertEquals(await redis.get(key), "from REDIS_URL");
+      const fromOption = new RedisProcess({
+        ...redisOptions({ key, values: "from the option" }),
+        env: { REDIS_URL: dead },
+      });
+      await runAll([fromOption]);
+      assertEquals(await redis.get(key), "from the option");
+    } finally {
+      await redis.del(key);
+      await redis.quit();
+    }
+  },
+});
+
+Deno.test({
+  name:
+    "RedisProcess fails fast with one clear line when Redis cannot be reached",
+  permissions: { run: true, read: true, net: ["127.0.0.1"] },
+  async fn() {
+    const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+    const port = listener.addr.port;
+    listener.close();
+    const { stdout, stderr } = await deno([
+      "run",
+      "--allow-run",
+      "--allow-read",
+      "--allow-net=127.0.0.1",
+      "--allow-env",
+      "tests/fixtures/redis_program.ts",
+      `redis://127.0.0.1:${port}`,
+      "net",
+    ]);
+    assertEquals(stdout, "exitCode 1\n");
+    assertEquals(
+      stderr.trim(),
+      `Cannot connect to Redis at 127.0.0.1:${port}: connection refused`,
+    );
+  },
+});
+
+Deno.test({
+  name:
+    'A RedisProcess child under "none" fails with a permission error, not a hang',
+  permissions: { run: true, read: true },
+  async fn() {
+    const { stdout, stderr } = await deno([
+      "run",
+      "--allow-run",
+      "--allow-read",
+      "tests/fixtures/redis_program.ts",
+      REDIS_URL ?? "redis://127.0.0.1:6379",
+      "none",
+    ]);
+    assertEquals(stdout, "exitCode 1\n");
+    assertMatch(
+      stderr.trim(),
+      /^Cannot connect to Redis at .*: Requires (env|net) access/,
+    );
+  },
+});
+
+Deno.test({
+  name: "RedisProcess rejects bad input in the parent and starts nothing",
+  permissions: {},
+  fn() {
+    const make = (options: unknown) => () =>
+      new RedisProcess(options as RedisProcessOptions);
+    const ok = { db: 0, key: "k", values: "v" };
+    assertThrows(make(null), TypeError, "expected an options object");
+    assertThrows(
+      make({ ...ok, db: -1 }),
+      RangeError,
+      "integer >= 0, received -1",
+    );
+    assertThrows(make({ ...ok, db: 1.5 }), RangeError, "integer >= 0");
+    assertThrows(
+      make({ ...ok, db: "0" }),
+      TypeError,
+      "expected db to be a number",
+    );
+    assertThrows(make({ ...ok, key: "" }), TypeError, "non-empty string");
+    assertThrows(
+      make({ ...ok, values: { a: 1 } }),
+      TypeError,
+      "a string, a number or a Uint8Array",
+    );
+    assertThrows(
+      make({ ...ok, redis: 5 }),
+      TypeError,
+      "a URL string or ioredis options",
+    );
+  },
+});
+
+Deno.test({
+  name: "Importing mod.ts needs no permission and does not load ioredis",
+  permissions: { run: true, read: true },
+  async fn() {
+    const { code, stdout, stderr } = await deno([
+      "run",
+      "--no-prompt",
+      "tests/fixtures/import_only.ts",
+    ]);
+    assertEquals(stderr, "");
+    assertEquals(code, 0);
+    assertEquals(stdout, "function function function\n");
+  },
+});
