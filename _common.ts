@@ -67,43 +67,43 @@ export function pyRepr(text: string): string {
 }
 
 export function waitOptions(
-  options: number | WaitOptions | undefined,
+  options: unknown,
+  action = "wait",
 ): WaitOptions {
   const normalized = typeof options === "number" || options === undefined
     ? { timeout: options }
     : options;
   if (typeof normalized !== "object" || normalized === null) {
     throw new TypeError(
-      `Cannot wait: expected a timeout in milliseconds or { timeout, signal }, received ${
+      `Cannot ${action}: expected a timeout in milliseconds or { timeout, signal }, received ${
         describe(options)
       }`,
     );
   }
-  const { timeout, signal } = normalized;
+  const { timeout, signal } = normalized as WaitOptions;
   if (timeout !== undefined) {
     if (typeof timeout !== "number" || Number.isNaN(timeout)) {
       throw new TypeError(
-        `Cannot wait: expected timeout to be a number of milliseconds, received ${
+        `Cannot ${action}: expected timeout to be a number of milliseconds, received ${
           describe(timeout)
         }`,
       );
     }
     if (timeout < 0) {
       throw new RangeError(
-        `Cannot wait: expected timeout to be a number >= 0, received ${timeout}`,
+        `Cannot ${action}: expected timeout to be a number >= 0, received ${timeout}`,
       );
     }
-    // Infinity waits for as long as it takes, as no timeout does.
-    if (timeout === Infinity) return { signal };
   }
   if (signal !== undefined && !(signal instanceof AbortSignal)) {
     throw new TypeError(
-      `Cannot wait: expected signal to be an AbortSignal, received ${
+      `Cannot ${action}: expected signal to be an AbortSignal, received ${
         describe(signal)
       }`,
     );
   }
-  return normalized;
+  // Infinity waits for as long as it takes, as no timeout does.
+  return { timeout: timeout === Infinity ? undefined : timeout, signal };
 }
 
 /**

@@ -39,6 +39,7 @@
  * @module
  */
 
+import { MAX_TIMER, waitOptions } from "./_common.ts";
 import { getIdent } from "./_ident.ts";
 import { registerShareable, toShared } from "./_shared.ts";
 import { describe } from "./_target.ts";
@@ -91,42 +92,10 @@ interface Wait {
 
 /** Reads a `number | options` wait argument, or throws. */
 function parseWait(options: unknown, action: string, acquire = false): Wait {
-  let timeout: unknown = undefined;
-  let signal: unknown = undefined;
-  let blocking: unknown = true;
-  if (typeof options === "number") {
-    timeout = options;
-  } else if (typeof options === "object" && options !== null) {
-    ({ timeout, signal } = options as WaitOptions);
-    if (acquire) blocking = (options as AcquireOptions).blocking ?? true;
-  } else if (options !== undefined) {
-    throw new TypeError(
-      `Cannot ${action}: expected a timeout in milliseconds or an options object, received ${
-        describe(options)
-      }`,
-    );
-  }
-  if (
-    timeout !== undefined && (typeof timeout !== "number" || isNaN(timeout))
-  ) {
-    throw new TypeError(
-      `Cannot ${action}: expected timeout to be a number of milliseconds, received ${
-        describe(timeout)
-      }`,
-    );
-  }
-  if (timeout !== undefined && timeout < 0) {
-    throw new RangeError(
-      `Cannot ${action}: expected timeout to be 0 or more, received ${timeout}`,
-    );
-  }
-  if (signal !== undefined && !(signal instanceof AbortSignal)) {
-    throw new TypeError(
-      `Cannot ${action}: expected signal to be an AbortSignal, received ${
-        describe(signal)
-      }`,
-    );
-  }
+  const { timeout, signal } = waitOptions(options, action);
+  const blocking = acquire && typeof options === "object" && options !== null
+    ? (options as AcquireOptions).blocking ?? true
+    : true;
   if (typeof blocking !== "boolean") {
     throw new TypeError(
       `Cannot ${action}: expected blocking to be a boolean, received ${
@@ -140,16 +109,10 @@ function parseWait(options: unknown, action: string, acquire = false): Wait {
     );
   }
   const ms = timeout ?? Infinity;
-  return {
-    deadline: performance.now() + ms,
-    timeout: ms,
-    signal: signal as AbortSignal | undefined,
-    blocking,
-  };
+  return { deadline: performance.now() + ms, timeout: ms, signal, blocking };
 }
 
 /** The longest delay `setTimeout` takes without firing at once. */
-const MAX_DELAY = 2 ** 31 - 1;
 
 /**
  * Waits until `cells[index]` is woken or no longer `expected`, the deadline
@@ -187,7 +150,7 @@ async function waitOn(
   const arm = (): void => {
     const rest = deadline - performance.now();
     if (rest <= 0) resolve(false);
-    else timer = setTimeout(arm, Math.min(rest, MAX_DELAY));
+    else timer = setTimeout(arm, Math.min(rest, MAX_TIMER));
   };
   const abort = (): void => reject(signal?.reason);
   signal?.addEventListener("abort", abort, { once: true });
@@ -202,6 +165,37 @@ async function waitOn(
   } finally {
     clearTimeout(timer);
     signal?.removeEventListener("abort", abort);
+  }
+}
+
+/**
+ * Waits until `tryAcquire()` succeeds or the deadline passes, sleeping on
+ * `cells[index]` while it holds the value `busy()` gives (null: look again
+ * at once), and counting itself in `cells[waiters]` meanwhile. Lock, RLock
+ * and Semaphore all acquire this way.
+ */
+async function acquireLoop(
+  cells: Int32Array,
+  index: number,
+  waiters: number,
+  busy: () => number | null,
+  tryAcquire: () => boolean,
+  deadline: number,
+  signal: AbortSignal | undefined,
+): Promise<boolean> {
+  if (tryAcquire()) return true;
+  Atomics.add(cells, waiters, 1);
+  try {
+    while (true) {
+      if (tryAcquire()) return true;
+      const value = busy();
+      if (value === null) continue;
+      if (!await waitOn(cells, index, value, deadline, signal)) {
+        return tryAcquire();
+      }
+    }
+  } finally {
+    Atomics.sub(cells, waiters, 1);
   }
 }
 
@@ -348,23 +342,19 @@ export class Lock {
     return await this.#acquire(wait.deadline, wait.signal);
   }
 
-  async #acquire(
+  #acquire(
     deadline: number,
     signal: AbortSignal | undefined,
   ): Promise<boolean> {
-    const cells = this.#cells;
-    if (this.tryAcquire()) return true;
-    Atomics.add(cells, LOCK_WAITERS, 1);
-    try {
-      while (true) {
-        if (this.tryAcquire()) return true;
-        if (!await waitOn(cells, LOCK_STATE, 1, deadline, signal)) {
-          return this.tryAcquire();
-        }
-      }
-    } finally {
-      Atomics.sub(cells, LOCK_WAITERS, 1);
-    }
+    return acquireLoop(
+      this.#cells,
+      LOCK_STATE,
+      LOCK_WAITERS,
+      () => 1,
+      () => this.tryAcquire(),
+      deadline,
+      signal,
+    );
   }
 
   /**
@@ -572,25 +562,20 @@ export class RLock {
     return await this.#acquire(wait.deadline, wait.signal);
   }
 
-  async #acquire(
+  #acquire(
     deadline: number,
     signal: AbortSignal | undefined,
   ): Promise<boolean> {
     const cells = this.#cells;
-    if (this.tryAcquire()) return true;
-    Atomics.add(cells, RLOCK_WAITERS, 1);
-    try {
-      while (true) {
-        if (this.tryAcquire()) return true;
-        const owner = Atomics.load(cells, RLOCK_OWNER);
-        if (owner === 0) continue;
-        if (!await waitOn(cells, RLOCK_OWNER, owner, deadline, signal)) {
-          return this.tryAcquire();
-        }
-      }
-    } finally {
-      Atomics.sub(cells, RLOCK_WAITERS, 1);
-    }
+    return acquireLoop(
+      cells,
+      RLOCK_OWNER,
+      RLOCK_WAITERS,
+      () => Atomics.load(cells, RLOCK_OWNER) || null,
+      () => this.tryAcquire(),
+      deadline,
+      signal,
+    );
   }
 
   /**
@@ -1246,20 +1231,16 @@ export class Semaphore {
       true,
     );
     signal?.throwIfAborted();
-    if (this.tryAcquire()) return true;
-    if (!blocking) return false;
-    const cells = this.#cells;
-    Atomics.add(cells, SEM_WAITERS, 1);
-    try {
-      while (true) {
-        if (this.tryAcquire()) return true;
-        if (!await waitOn(cells, SEM_VALUE, 0, deadline, signal)) {
-          return this.tryAcquire();
-        }
-      }
-    } finally {
-      Atomics.sub(cells, SEM_WAITERS, 1);
-    }
+    if (!blocking) return this.tryAcquire();
+    return await acquireLoop(
+      this.#cells,
+      SEM_VALUE,
+      SEM_WAITERS,
+      () => 0,
+      () => this.tryAcquire(),
+      deadline,
+      signal,
+    );
   }
 
   /**

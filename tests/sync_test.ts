@@ -214,7 +214,7 @@ Deno.test({
       ["5", TypeError, 'received the string "5"'],
       [NaN, TypeError, "expected timeout to be a number"],
       [null, TypeError, "received null"],
-      [-1, RangeError, "expected timeout to be 0 or more, received -1"],
+      [-1, RangeError, "expected timeout to be a number >= 0, received -1"],
       [{ timeout: -5 }, RangeError, "received -5"],
       [{ timeout: "x" }, TypeError, "expected timeout to be a number"],
       [{ signal: {} }, TypeError, "expected signal to be an AbortSignal"],
