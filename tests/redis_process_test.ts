@@ -11,7 +11,8 @@ import {
 } from "@std/assert";
 import { RedisProcess, type RedisProcessOptions } from "../mod.ts";
 import { deno } from "./_helpers.ts";
-import { Batch, Counter } from "./fixtures/redis_targets.ts";
+import { Batch } from "./fixtures/redis_targets.ts";
+import { Counter } from "../examples/redis_counter.ts";
 
 const REDIS_URL = Deno.env.get("REDIS_URL");
 const REQUIRED = Deno.env.get("MULTIPROCESSING_REQUIRE_REDIS") === "1";
