@@ -43,21 +43,89 @@ function isPlain(value: unknown): value is Record<string, unknown> {
   return proto === Object.prototype || proto === null;
 }
 
-/** Replaces shared objects in `value` by their shared forms. */
-export function encodeShared(value: unknown): unknown {
-  if (isShareable(value)) return { [MARK]: value[toShared]() };
-  if (Array.isArray(value)) return value.map(encodeShared);
+/**
+ * Replaces shared objects in `value` by their shared forms, walking plain
+ * objects, arrays, Maps and Sets (cycles included). A shared object inside
+ * anything else (a class instance) would be copied by structured clone, so
+ * it is refused rather than silently copied.
+ *
+ * @throws {TypeError} If a shared object sits inside a class instance.
+ */
+export function encodeShared(
+  value: unknown,
+  seen: Map<object, unknown> = new Map(),
+): unknown {
+  if (typeof value !== "object" || value === null) return value;
+  if (seen.has(value)) return seen.get(value);
+  if (isShareable(value)) {
+    const form = { [MARK]: value[toShared]() };
+    seen.set(value, form);
+    return form;
+  }
+  if (Array.isArray(value)) {
+    const copy: unknown[] = [];
+    seen.set(value, copy);
+    for (const item of value) copy.push(encodeShared(item, seen));
+    return copy;
+  }
+  if (value instanceof Map) {
+    const copy = new Map();
+    seen.set(value, copy);
+    for (const [key, item] of value) {
+      copy.set(encodeShared(key, seen), encodeShared(item, seen));
+    }
+    return copy;
+  }
+  if (value instanceof Set) {
+    const copy = new Set();
+    seen.set(value, copy);
+    for (const item of value) copy.add(encodeShared(item, seen));
+    return copy;
+  }
   if (isPlain(value)) {
-    return Object.fromEntries(
-      Object.entries(value).map(([key, item]) => [key, encodeShared(item)]),
+    const copy: Record<string, unknown> = {};
+    seen.set(value, copy);
+    for (const [key, item] of Object.entries(value)) {
+      copy[key] = encodeShared(item, seen);
+    }
+    return copy;
+  }
+  seen.set(value, value);
+  const inside = findShareable(value, new Set(), true);
+  if (inside) {
+    throw new TypeError(
+      `Cannot share a ${inside} held inside an instance of ${
+        Object.getPrototypeOf(value)?.constructor?.name ?? "a class"
+      }: structured clone would copy it; pass it directly, or in a plain object, array, Map or Set`,
     );
   }
   return value;
 }
 
 /** Rebuilds shared objects encoded by {@linkcode encodeShared}. */
-export function decodeShared(value: unknown): unknown {
-  if (Array.isArray(value)) return value.map(decodeShared);
+export function decodeShared(
+  value: unknown,
+  seen: Map<object, unknown> = new Map(),
+): unknown {
+  if (typeof value !== "object" || value === null) return value;
+  if (seen.has(value)) return seen.get(value);
+  if (Array.isArray(value)) {
+    seen.set(value, value);
+    value.forEach((item, i) => value[i] = decodeShared(item, seen));
+    return value;
+  }
+  if (value instanceof Map) {
+    seen.set(value, value);
+    for (const [key, item] of value) value.set(key, decodeShared(item, seen));
+    return value;
+  }
+  if (value instanceof Set) {
+    seen.set(value, value);
+    const items = [...value].map((item) => decodeShared(item, seen));
+    value.clear();
+    for (const item of items) value.add(item);
+    return value;
+  }
   if (!isPlain(value)) return value;
   const form = value[MARK] as SharedForm | undefined;
   if (form) {
@@ -65,23 +133,40 @@ export function decodeShared(value: unknown): unknown {
     if (!revive) {
       throw new TypeError(`Cannot rebuild shared ${form.kind}: unknown kind`);
     }
-    return revive(form.state as never);
+    const revived = revive(form.state as never);
+    seen.set(value, revived);
+    return revived;
   }
-  return Object.fromEntries(
-    Object.entries(value).map(([key, item]) => [key, decodeShared(item)]),
-  );
+  seen.set(value, value);
+  for (const [key, item] of Object.entries(value)) {
+    value[key] = decodeShared(item, seen);
+  }
+  return value;
 }
 
-/** The class name of the first shared object inside `value`, if any. */
-export function findShareable(value: unknown): string | null {
-  if (isShareable(value)) return value.constructor.name;
-  const items = Array.isArray(value)
-    ? value
-    : isPlain(value)
-    ? Object.values(value)
-    : [];
+/**
+ * The class name of the first shared object inside `value`, if any,
+ * looking through objects of every kind (cycles included).
+ */
+export function findShareable(
+  value: unknown,
+  seen: Set<object> = new Set(),
+  skipSelf = false,
+): string | null {
+  if (typeof value !== "object" || value === null || seen.has(value)) {
+    return null;
+  }
+  seen.add(value);
+  if (!skipSelf && isShareable(value)) return value.constructor.name;
+  const items = value instanceof Map
+    ? [...value.keys(), ...value.values()]
+    : value instanceof Set
+    ? [...value]
+    : ArrayBuffer.isView(value)
+    ? []
+    : Object.values(value);
   for (const item of items) {
-    const found = findShareable(item);
+    const found = findShareable(item, seen);
     if (found) return found;
   }
   return null;

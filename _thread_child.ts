@@ -9,8 +9,8 @@ import { parentPort, workerData } from "node:worker_threads";
 import { adoptIdent } from "./_ident.ts";
 import { runtime, runWithHooks, type ThreadHeader } from "./_state.ts";
 import type { Namespace } from "./_target.ts";
-import type { Thread } from "./thread.ts";
-import "./thread.ts";
+import { activeChildren } from "./process.ts";
+import { currentThread, enumerate, type Thread } from "./thread.ts";
 
 const header = workerData as ThreadHeader;
 const state = runtime();
@@ -20,6 +20,17 @@ state.loading = true;
 adoptIdent(header.ident, header.counter);
 
 type Rebuild = (header: ThreadHeader, namespaces: Namespace[]) => Thread;
+
+async function waitForNonDaemons(): Promise<void> {
+  while (true) {
+    const waiting = [
+      ...enumerate().filter((t) => t !== currentThread()),
+      ...activeChildren(),
+    ].filter((unit) => !unit.daemon && unit.isAlive());
+    if (waiting.length === 0) return;
+    await Promise.all(waiting.map((unit) => unit.join()));
+  }
+}
 
 /**
  * Runs the thread, once the entry has imported the modules that define its
@@ -36,8 +47,14 @@ export async function runThread(namespaces: Namespace[]): Promise<void> {
     ] as Rebuild;
     await runWithHooks(rebuild(header, namespaces));
   } catch (error) {
-    parentPort!.postMessage({ kind: "exception", error });
+    const { name = "Error", message = String(error), stack = String(error) } =
+      error instanceof Error ? error : {};
+    parentPort!.postMessage({ kind: "exception", name, message, stack });
   }
+  // Closing the worker would end the threads and processes it started:
+  // the non-daemon ones keep it open until they end, as Python's program
+  // waits for them.
+  await waitForNonDaemons();
   // A Python thread ends when run() returns, whatever it left pending.
   (globalThis as unknown as { close(): void }).close();
 }

@@ -205,11 +205,12 @@ export class RedisProcess extends Process {
       );
     }
     if (
-      typeof values !== "string" && typeof values !== "number" &&
+      typeof values !== "string" &&
+      !(typeof values === "number" && Number.isFinite(values)) &&
       !(values instanceof Uint8Array)
     ) {
       throw new TypeError(
-        "Cannot create RedisProcess: expected values to be a string, a number or a Uint8Array, " +
+        "Cannot create RedisProcess: expected values to be a string, a finite number or a Uint8Array, " +
           `received ${describe(values)}`,
       );
     }
@@ -251,10 +252,7 @@ export class RedisProcess extends Process {
    * @returns A promise that resolves once Redis has stored it.
    */
   async set(): Promise<void> {
-    const value = this.values instanceof Uint8Array
-      ? new Uint8Array(this.values)
-      : this.values;
-    await this.connect.set(this.key, value);
+    await this.connect.set(this.key, toRedis(this.values));
   }
 
   /**
@@ -278,7 +276,7 @@ export class RedisProcess extends Process {
    */
   async setMany(entries: Iterable<[string, RedisValue]>): Promise<void> {
     const pipeline = this.connect.pipeline();
-    for (const [key, value] of entries) pipeline.set(key, value);
+    for (const [key, value] of entries) pipeline.set(key, toRedis(value));
     await checkPipeline(await pipeline.exec());
   }
 
@@ -310,8 +308,16 @@ export class RedisProcess extends Process {
    */
   async [PREPARE](): Promise<void> {
     const where = describeServer(this.redis);
+    let Client;
     try {
-      const { Redis: Client } = await import("ioredis");
+      ({ Redis: Client } = await import("ioredis"));
+      ({ Buffer } = await import("node:buffer"));
+    } catch (error) {
+      const { name, message } = error as Error;
+      console.error(`Cannot load ioredis in ${this.name}: ${name}: ${message}`);
+      Deno.exit(1);
+    }
+    try {
       let lastError: Error | undefined;
       const client = new Client({
         ...connectionOptions(this.redis),
@@ -325,22 +331,23 @@ export class RedisProcess extends Process {
       client.on("error", (error: Error) => lastError = error);
       const connected = client as unknown as RedisClient;
       try {
-        await client.connect();
+        // A server that accepts but never answers must not hang the child.
+        await withTimeout(client.connect(), "no answer");
+        if (this.db !== 0) {
+          await withTimeout(connected.select(this.db), "no answer to SELECT")
+            .catch(
+              (error: Error) => {
+                throw new Error(
+                  `Cannot select Redis database ${this.db} at ${where}: ${error.message}`,
+                );
+              },
+            );
+        }
       } catch (error) {
         client.disconnect();
-        throw lastError ?? error;
-      }
-      if (this.db !== 0) {
-        try {
-          await connected.select(this.db);
-        } catch (error) {
-          client.disconnect();
-          throw new Error(
-            `Cannot select Redis database ${this.db} at ${where}: ${
-              (error as Error).message
-            }`,
-          );
-        }
+        throw (error as Error).message?.startsWith("Cannot select")
+          ? error
+          : lastError ?? error;
       }
       clients.set(this, connected);
     } catch (error) {
@@ -362,16 +369,43 @@ export class RedisProcess extends Process {
   }
 }
 
+// node:buffer's Buffer, loaded with ioredis: ioredis sends only Buffers as
+// bytes (a Uint8Array would go as "1,2,3").
+let Buffer: typeof import("node:buffer").Buffer | undefined;
+
+function toRedis(value: RedisValue): RedisValue {
+  if (!(value instanceof Uint8Array) || !Buffer) return value;
+  return Buffer.from(value.buffer, value.byteOffset, value.byteLength);
+}
+
+function withTimeout<T>(promise: Promise<T>, what: string): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(
+      () => reject(new Error(`${what} within ${CONNECT_TIMEOUT} ms`)),
+      CONNECT_TIMEOUT,
+    );
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
+
 function connectionOptions(
   redis: string | RedisConnectionOptions | undefined,
 ): RedisConnectionOptions {
   if (typeof redis === "object") return { ...redis };
   const url = new URL(redis ?? Deno.env.get("REDIS_URL") ?? DEFAULT_URL);
+  if (url.protocol !== "redis:" && url.protocol !== "rediss:") {
+    throw new TypeError(
+      `Cannot connect to Redis: expected a redis:// or rediss:// URL, received ${url.href}`,
+    );
+  }
   return {
     host: url.hostname,
     port: url.port ? Number(url.port) : 6379,
     username: url.username ? decodeURIComponent(url.username) : undefined,
     password: url.password ? decodeURIComponent(url.password) : undefined,
+    // rediss:// is Redis over TLS.
+    ...(url.protocol === "rediss:" ? { tls: {} } : {}),
   };
 }
 
@@ -395,6 +429,8 @@ function explain(error: unknown, where: string): string {
   if (message.startsWith("Cannot select")) return message;
   const reason = code === "ECONNREFUSED"
     ? "connection refused"
+    : /^no answer/.test(message)
+    ? message
     : code === "ETIMEDOUT" || /timeout/i.test(message)
     ? `no answer within ${CONNECT_TIMEOUT} ms`
     : /WRONGPASS|NOAUTH|invalid password/i.test(message)

@@ -102,7 +102,12 @@ type Role = "thread" | "self" | "main";
 let nextRole: Role = "thread";
 
 /** Messages a thread's worker posts to its parent. */
-type ThreadMessage = { kind: "exception"; error: Error };
+type ThreadMessage = {
+  kind: "exception";
+  name: string;
+  message: string;
+  stack: string;
+};
 
 /** Per-isolate thread state. */
 interface ThreadState {
@@ -149,7 +154,9 @@ export class Thread<A extends unknown[] = unknown[]> {
    * Called with an error that escapes a thread's `run()`, in the thread
    * that started it. Assign your own, as with Python's
    * `threading.excepthook`. The default prints `Exception in thread NAME:`
-   * and the error's stack on stderr.
+   * and the error's stack on stderr. Each thread has its own copy of this
+   * module: an override in the main thread covers the threads it starts,
+   * not threads started by those.
    */
   static excepthook: (args: ExceptHookArgs) => void = printException;
 
@@ -182,7 +189,10 @@ export class Thread<A extends unknown[] = unknown[]> {
     this.#target = setup.target;
     this.#targetRef = setup.targetRef;
     this.#args = setup.args;
-    this.#daemon = setup.daemon;
+    // As Python: a thread is a daemon by default when its creator is one.
+    this.#daemon = options.daemon === undefined && this.#role === "thread"
+      ? currentThread().daemon
+      : setup.daemon;
     this.#modules = setup.modules;
     if (options.name !== undefined) {
       this.#name = checkName(options.name);
@@ -272,7 +282,13 @@ export class Thread<A extends unknown[] = unknown[]> {
     worker.on("message", (message: ThreadMessage) => {
       if (message?.kind !== "exception") return;
       failed = true;
-      this.#report(message.error);
+      // Structured clone keeps only built-in error classes: restore the
+      // name, message and stack of any other.
+      const { name, message: text, stack } = message;
+      const error = new Error(text);
+      error.name = name;
+      error.stack = stack;
+      this.#report(error);
     });
     worker.on("error", (error: Error) => {
       failed = true;
@@ -329,7 +345,9 @@ export class Thread<A extends unknown[] = unknown[]> {
 
   /**
    * Stops the thread's worker, which Python cannot do. Does nothing once
-   * the thread has ended. Its `exitCode` becomes `-15`.
+   * the thread has ended. Its `exitCode` becomes `-15`. The worker stops
+   * wherever it is: a lock it holds stays held, and a barrier it waits at
+   * keeps counting it, so stop only threads that hold no shared state.
    *
    * @returns A promise that resolves once the worker has stopped.
    * @throws {Error} If the thread was never started.
@@ -353,6 +371,7 @@ export class Thread<A extends unknown[] = unknown[]> {
 
   /** The package-given ident: `null` before start, a positive integer after. */
   get ident(): number | null {
+    if (this.#role === "main") return 1;
     return this.#role === "thread" ? this.#ident : getIdent();
   }
 

@@ -145,6 +145,24 @@ Deno.test({
 });
 
 Deno.test({
+  name: "RedisProcess stores bytes as bytes",
+  ignore,
+  permissions: PERMISSIONS,
+  async fn() {
+    const key = `${prefix()}bytes`;
+    const redis = await client();
+    try {
+      const bytes = new Uint8Array([0, 1, 255, 200, 10]);
+      await runAll([new RedisProcess(redisOptions({ key, values: bytes }))]);
+      assertEquals(new Uint8Array(await redis.getBuffer(key) ?? []), bytes);
+    } finally {
+      await redis.del(key);
+      await redis.quit();
+    }
+  },
+});
+
+Deno.test({
   name: "RedisProcess honours REDIS_URL, and the redis option over it",
   ignore,
   permissions: PERMISSIONS,
@@ -202,6 +220,40 @@ Deno.test({
 });
 
 Deno.test({
+  name: "RedisProcess gives up on a server that accepts but never answers",
+  permissions: { run: true, read: true, net: ["127.0.0.1"] },
+  async fn() {
+    // A listener that accepts and stays silent.
+    const silent = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+    const accepted: Deno.Conn[] = [];
+    const accepting = (async () => {
+      for await (const conn of silent) accepted.push(conn);
+    })();
+    try {
+      const { stdout, stderr } = await deno([
+        "run",
+        "--allow-run",
+        "--allow-read",
+        "--allow-net=127.0.0.1",
+        "--allow-env",
+        "tests/fixtures/redis_program.ts",
+        `redis://127.0.0.1:${silent.addr.port}`,
+        "net",
+      ]);
+      assertEquals(stdout, "exitCode 1\n");
+      assertEquals(
+        stderr.trim(),
+        `Cannot connect to Redis at 127.0.0.1:${silent.addr.port}: no answer within 3000 ms`,
+      );
+    } finally {
+      silent.close();
+      await accepting.catch(() => {});
+      for (const conn of accepted) conn.close();
+    }
+  },
+});
+
+Deno.test({
   name:
     'A RedisProcess child under "none" fails with a permission error, not a hang',
   permissions: { run: true, read: true },
@@ -217,7 +269,7 @@ Deno.test({
     assertEquals(stdout, "exitCode 1\n");
     assertMatch(
       stderr.trim(),
-      /^Cannot connect to Redis at .*: Requires (env|net) access/,
+      /^Cannot load ioredis in RedisProcess-\d+: NotCapable: Requires env access/,
     );
   },
 });
@@ -245,8 +297,9 @@ Deno.test({
     assertThrows(
       make({ ...ok, values: { a: 1 } }),
       TypeError,
-      "a string, a number or a Uint8Array",
+      "a string, a finite number or a Uint8Array",
     );
+    assertThrows(make({ ...ok, values: NaN }), TypeError, "finite number");
     assertThrows(
       make({ ...ok, redis: 5 }),
       TypeError,

@@ -25,12 +25,15 @@ import {
 } from "../mod.ts";
 import {
   addLocked,
+  checkShapes,
   Doubler,
   fail,
   mark,
   nap,
   reportSelf,
+  startInner,
   THREAD_TARGETS,
+  throwCustom,
 } from "./fixtures/thread_targets.ts";
 import { deno } from "./_helpers.ts";
 
@@ -299,5 +302,72 @@ Deno.test({
     );
     assertStrictEquals(p.pid, null);
     assertEquals(enumerate(), [mainThread()]);
+  },
+});
+
+Deno.test({
+  name:
+    "A thread that starts a thread: the inner one finishes, idents stay unique, the main thread is known",
+  permissions: READ,
+  async fn(t) {
+    for (const daemon of [false, true]) {
+      await t.step(`outer thread with daemon ${daemon}`, async () => {
+        const out = new Int32Array(new SharedArrayBuffer(16));
+        const outer = started({ target: startInner, args: [out], daemon });
+        await outer.join();
+        if (!daemon) {
+          // The outer worker stayed open until its non-daemon inner thread
+          // ended, so the inner thread's mark is there.
+          assert(out[0] > 1 && out[0] !== outer.ident, `inner ident ${out[0]}`);
+        }
+        assertEquals([out[1], out[2], out[3]], [1, 1, 1]);
+      });
+    }
+  },
+});
+
+Deno.test({
+  name: "Thread args may be cyclic, and shared objects in Maps stay shared",
+  permissions: READ,
+  async fn() {
+    const lock = new Lock();
+    const cyclic: { self?: unknown } = {};
+    cyclic.self = cyclic;
+    const out = new Int32Array(new SharedArrayBuffer(8));
+    await started({
+      target: checkShapes,
+      args: [cyclic, new Map([["lock", lock]]), out],
+    }).join();
+    assertEquals([out[0], out[1]], [1, 1]);
+    assert(lock.locked(), "the thread took the very same lock");
+    class Holder {
+      constructor(readonly lock: Lock) {}
+    }
+    assertThrows(
+      () =>
+        started({
+          target: nap,
+          args: [new Holder(lock)] as unknown as [number],
+        }),
+      TypeError,
+      "held inside an instance of Holder",
+    );
+    const p = new Process({
+      target: nap,
+      args: [new Map([["lock", lock]])] as unknown as [number],
+    });
+    assertThrows(() => p.start(), TypeError, "holds a Lock");
+  },
+});
+
+Deno.test({
+  name: "Thread.excepthook gets the error's own class name",
+  permissions: READ,
+  async fn() {
+    const seen = await withHook(async () => {
+      await started({ target: throwCustom }).join();
+    });
+    assertEquals(seen.map((args) => args.excType), ["CustomError"]);
+    assertEquals(seen[0].excValue.message, "a custom error");
   },
 });
