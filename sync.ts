@@ -1704,7 +1704,13 @@ export class Barrier {
       const phase = state & 3;
       if (phase === BROKEN) throw new BrokenBarrierError();
       if (phase !== FILLING) {
-        await waitOn(cells, BARRIER_SEQ, seq, Infinity, signal);
+        // Unlike CPython, the timeout holds here too: a party stopped
+        // mid-round (Thread.terminate()) could leave it draining for ever.
+        if (!await waitOn(cells, BARRIER_SEQ, seq, deadline, signal)) {
+          throw new BrokenBarrierError(
+            "Cannot pass the barrier: its previous round did not end before the timeout",
+          );
+        }
         continue;
       }
       index = state >>> 2;

@@ -26,6 +26,9 @@ async function jsrReachable(): Promise<boolean> {
   }
 }
 
+/** The step running now, to stop on an interrupt. */
+let running: Deno.ChildProcess | undefined;
+
 async function run(
   args: string[],
   scan?: (text: string) => void,
@@ -39,6 +42,7 @@ async function run(
     // Plain text, so that the summary line can be read.
     env: scan ? { ...env, NO_COLOR: "1" } : env,
   }).spawn();
+  running = child;
   if (scan) {
     const decoder = new TextDecoder();
     for await (const chunk of child.stdout) {
@@ -135,18 +139,27 @@ async function startRedis(): Promise<
   return { why: `redis-server did not answer on port ${port}`, stop: none };
 }
 
+// Interrupted: stop the running step and our redis-server, then exit as
+// the signal would have.
+const interrupted = { stop: async () => {} };
+for (const [signal, code] of [["SIGINT", 130], ["SIGTERM", 143]] as const) {
+  Deno.addSignalListener(signal, async () => {
+    try {
+      running?.kill("SIGTERM");
+    } catch {
+      // It ended meanwhile.
+    }
+    await interrupted.stop();
+    Deno.exit(code);
+  });
+}
 const redis = await startRedis();
+interrupted.stop = redis.stop;
 console.log(
   redis.url
     ? `Redis tests use ${redis.url}`
     : `Redis tests are ignored: ${redis.why}`,
 );
-for (const signal of ["SIGINT", "SIGTERM"] as const) {
-  Deno.addSignalListener(signal, async () => {
-    await redis.stop();
-    Deno.exit(130);
-  });
-}
 
 // Summarise in the plain "N passed, N failed" form CI reads.
 let tail = "";
