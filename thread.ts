@@ -22,7 +22,7 @@
  * @module
  */
 
-import { Worker } from "node:worker_threads";
+import type { Worker } from "node:worker_threads";
 import {
   checkBoolean,
   checkName,
@@ -271,7 +271,7 @@ export class Thread<A extends unknown[] = unknown[]> {
       fields: fields.map(([key]) => key),
       values,
     };
-    const worker = new Worker(new URL(entryUrl(this.#modules)), {
+    const worker = new (workerClass())(new URL(entryUrl(this.#modules)), {
       workerData: header,
     });
     this.#worker = worker;
@@ -628,6 +628,27 @@ export function enumerate(): Thread[] {
  */
 export function activeCount(): number {
   return enumerate().length;
+}
+
+/**
+ * `node:worker_threads`' Worker, loaded on the first start: importing it
+ * up front would cost every program that imports this package ~15 ms of
+ * start-up, thread or no thread. `process.getBuiltinModule` loads it
+ * synchronously, as `start()` must be.
+ */
+function workerClass(): typeof Worker {
+  const process = (globalThis as {
+    process?: { getBuiltinModule?(id: string): unknown };
+  }).process;
+  const threads = process?.getBuiltinModule?.("node:worker_threads") as
+    | typeof import("node:worker_threads")
+    | undefined;
+  if (!threads) {
+    throw new Error(
+      "Cannot start a thread: node:worker_threads is not available in this runtime",
+    );
+  }
+  return threads.Worker;
 }
 
 const THREAD_CHILD_URL = new URL("./_thread_child.ts", import.meta.url).href;
