@@ -37,15 +37,38 @@ const PERMISSIONS: Deno.PermissionOptionsObject = {
   env: true,
 };
 
+type Client = Awaited<ReturnType<typeof client>>;
+
 /** A test client in the parent, on the tests' own database. */
 async function client() {
   const { Redis } = await import("ioredis");
   return new Redis(REDIS_URL!, { db: DB });
 }
 
-/** A key prefix no other test run uses. */
-function prefix(): string {
-  return `mp:test:${Deno.pid}:${crypto.randomUUID()}:`;
+/**
+ * A test against the real server, with a client in the parent and a key
+ * prefix no other run uses; every key under it is deleted at the end.
+ */
+function redisTest(
+  name: string,
+  fn: (redis: Client, base: string) => Promise<void>,
+): void {
+  Deno.test({
+    name,
+    ignore,
+    permissions: PERMISSIONS,
+    async fn() {
+      const base = `mp:test:${Deno.pid}:${crypto.randomUUID()}:`;
+      const redis = await client();
+      try {
+        await fn(redis, base);
+      } finally {
+        const keys = await redis.keys(`${base}*`);
+        if (keys.length > 0) await redis.del(...keys);
+        await redis.quit();
+      }
+    },
+  });
 }
 
 function redisOptions(
@@ -64,134 +87,81 @@ async function runAll(processes: RedisProcess[]): Promise<void> {
   for (const p of processes) await p.join();
 }
 
-Deno.test({
-  name: "RedisProcess sets then gets its key in the child, as the seed",
-  ignore,
-  permissions: PERMISSIONS,
-  async fn() {
-    const key = `${prefix()}seed`;
-    const redis = await client();
-    try {
-      const p = new RedisProcess(redisOptions({ key, values: "hello" }));
-      assertMatch(p.name, /^RedisProcess-\d+$/);
-      assertThrows(() => p.connect, Error, "only in the child");
-      await runAll([p]);
-      assertStrictEquals(p.exitCode, 0);
-      assertEquals(await redis.get(key), "hello");
-    } finally {
-      await redis.del(key);
-      await redis.quit();
-    }
+redisTest(
+  "RedisProcess sets then gets its key in the child, as the seed",
+  async (redis, base) => {
+    const key = `${base}seed`;
+    const p = new RedisProcess(redisOptions({ key, values: "hello" }));
+    assertMatch(p.name, /^RedisProcess-\d+$/);
+    assertThrows(() => p.connect, Error, "only in the child");
+    await runAll([p]);
+    assertStrictEquals(p.exitCode, 0);
+    assertEquals(await redis.get(key), "hello");
   },
-});
+);
 
-Deno.test({
-  name: "Sixteen RedisProcess children at once lose nothing",
-  ignore,
-  permissions: PERMISSIONS,
-  async fn() {
-    const base = prefix();
+redisTest(
+  "Sixteen RedisProcess children at once lose nothing",
+  async (redis, base) => {
     const keys = Array.from({ length: 16 }, (_, i) => `${base}${i}`);
-    const redis = await client();
-    try {
-      const children = keys.map((key, i) =>
-        new RedisProcess(redisOptions({ key, values: i * 10 }))
-      );
-      await runAll(children);
-      assertEquals(children.map((p) => p.exitCode), keys.map(() => 0));
-      assertEquals(
-        await redis.mget(...keys),
-        keys.map((_, i) => String(i * 10)),
-      );
-    } finally {
-      await redis.del(...keys);
-      await redis.quit();
-    }
+    const children = keys.map((key, i) =>
+      new RedisProcess(redisOptions({ key, values: i * 10 }))
+    );
+    await runAll(children);
+    assertEquals(children.map((p) => p.exitCode), keys.map(() => 0));
+    assertEquals(await redis.mget(...keys), keys.map((_, i) => String(i * 10)));
   },
-});
+);
 
-Deno.test({
-  name: "A RedisProcess subclass counts exactly, and pipelines a batch",
-  ignore,
-  permissions: PERMISSIONS,
-  async fn() {
-    const base = prefix();
+redisTest(
+  "A RedisProcess subclass counts exactly, and pipelines a batch",
+  async (redis, base) => {
     const key = `${base}counter`;
-    const redis = await client();
-    const entries: [string, string][] = [1, 2, 3].map((
-      i,
-    ) => [`${base}b${i}`, `v${i}`]);
-    try {
-      const counters = [1, 2, 3, 4].map(() => {
-        const c = new Counter(redisOptions({ key, values: 0 }));
-        c.times = 2_500;
-        return c;
-      });
-      const batch = new Batch(redisOptions({ key: `${base}batch`, values: 0 }));
-      batch.entries = entries;
-      await runAll([...counters, batch]);
-      assertEquals(await redis.get(key), "10000");
-      assertStrictEquals(batch.exitCode, 0);
-      assertEquals(await redis.mget(...entries.map(([k]) => k)), [
-        "v1",
-        "v2",
-        "v3",
-      ]);
-    } finally {
-      await redis.del(key, ...entries.map(([k]) => k));
-      await redis.quit();
-    }
+    const counters = [1, 2, 3, 4].map(() => {
+      const c = new Counter(redisOptions({ key, values: 0 }));
+      c.times = 2_500;
+      return c;
+    });
+    const batch = new Batch(redisOptions({ key: `${base}batch`, values: 0 }));
+    batch.entries = [1, 2, 3].map((i) => [`${base}b${i}`, `v${i}`]);
+    await runAll([...counters, batch]);
+    assertEquals(await redis.get(key), "10000");
+    assertStrictEquals(batch.exitCode, 0);
+    assertEquals(
+      await redis.mget(...batch.entries.map(([k]) => k)),
+      ["v1", "v2", "v3"],
+    );
   },
+);
+
+redisTest("RedisProcess stores bytes as bytes", async (redis, base) => {
+  const key = `${base}bytes`;
+  const bytes = new Uint8Array([0, 1, 255, 200, 10]);
+  await runAll([new RedisProcess(redisOptions({ key, values: bytes }))]);
+  assertEquals(new Uint8Array(await redis.getBuffer(key) ?? []), bytes);
 });
 
-Deno.test({
-  name: "RedisProcess stores bytes as bytes",
-  ignore,
-  permissions: PERMISSIONS,
-  async fn() {
-    const key = `${prefix()}bytes`;
-    const redis = await client();
-    try {
-      const bytes = new Uint8Array([0, 1, 255, 200, 10]);
-      await runAll([new RedisProcess(redisOptions({ key, values: bytes }))]);
-      assertEquals(new Uint8Array(await redis.getBuffer(key) ?? []), bytes);
-    } finally {
-      await redis.del(key);
-      await redis.quit();
-    }
+redisTest(
+  "RedisProcess honours REDIS_URL, and the redis option over it",
+  async (redis, base) => {
+    const key = `${base}url`;
+    const fromEnv = new RedisProcess({
+      db: DB,
+      key,
+      values: "from REDIS_URL",
+      env: { REDIS_URL: REDIS_URL! },
+      permissions: { net: [new URL(REDIS_URL!).host], env: true },
+    });
+    await runAll([fromEnv]);
+    assertEquals(await redis.get(key), "from REDIS_URL");
+    const fromOption = new RedisProcess({
+      ...redisOptions({ key, values: "from the option" }),
+      env: { REDIS_URL: "redis://127.0.0.1:1" },
+    });
+    await runAll([fromOption]);
+    assertEquals(await redis.get(key), "from the option");
   },
-});
-
-Deno.test({
-  name: "RedisProcess honours REDIS_URL, and the redis option over it",
-  ignore,
-  permissions: PERMISSIONS,
-  async fn() {
-    const key = `${prefix()}url`;
-    const redis = await client();
-    const dead = "redis://127.0.0.1:1";
-    try {
-      const fromEnv = new RedisProcess({
-        db: DB,
-        key,
-        values: "from REDIS_URL",
-        env: { REDIS_URL: REDIS_URL! },
-        permissions: { net: [new URL(REDIS_URL!).host], env: true },
-      });
-      await runAll([fromEnv]);
-      assertEquals(await redis.get(key), "from REDIS_URL");
-      const fromOption = new RedisProcess({
-        ...redisOptions({ key, values: "from the option" }),
-        env: { REDIS_URL: dead },
-      });
-      await runAll([fromOption]);
-      assertEquals(await redis.get(key), "from the option");
-    } finally {
-      await redis.del(key);
-      await redis.quit();
-    }
-  },
-});
+);
 
 Deno.test({
   name:
