@@ -10,22 +10,6 @@ import {
   resolveModule,
 } from "./_target.ts";
 
-/**
- * The contract Process and Thread share, as tinypool's two runtimes share
- * one: start, wait, ask, name, daemon, stop.
- */
-export interface Runnable {
-  readonly name: string;
-  readonly daemon: boolean;
-  readonly ident: number | null;
-  readonly exitCode: number | null;
-  start(): void;
-  join(options?: number | WaitOptions): Promise<void>;
-  isAlive(): boolean;
-  terminate(): void | Promise<void>;
-  run(): unknown;
-}
-
 /** A timeout in milliseconds and a signal, for every wait. */
 export interface WaitOptions {
   /** How long to wait in milliseconds; `Infinity` or left out: for ever. */

@@ -174,6 +174,32 @@ export interface JoinOptions {
   signal?: AbortSignal;
 }
 
+/**
+ * The contract {@linkcode Process} and `Thread` share, as tinypool's two
+ * runtimes share one: start, wait, ask, name, stop. Code that takes either
+ * can take a `Runnable`.
+ */
+export interface Runnable {
+  /** The name, for humans. */
+  readonly name: string;
+  /** Whether it ends with its parent rather than keeping it alive. */
+  readonly daemon: boolean;
+  /** The pid of a process, the package-given ident of a thread. */
+  readonly ident: number | null;
+  /** `null` until it has ended; then 0 on success, 1 on error, `-N` when stopped. */
+  readonly exitCode: number | null;
+  /** Starts it; synchronous. */
+  start(): void;
+  /** Waits for it to end, or for the timeout. */
+  join(options?: number | JoinOptions): Promise<void>;
+  /** Whether it has started and not ended. */
+  isAlive(): boolean;
+  /** Stops it. */
+  terminate(): void | Promise<void>;
+  /** What it runs. */
+  run(): unknown;
+}
+
 /** Which process an object stands for. */
 type Role = "child" | "self" | "main" | "parent";
 
@@ -220,7 +246,7 @@ const SIGNAL_NAMES: Record<number, string> = {
  * }
  * ```
  */
-export class Process<A extends unknown[] = unknown[]> {
+export class Process<A extends unknown[] = unknown[]> implements Runnable {
   #role: Role;
   // Typed loosely so that a Process<[number]> is also a Process.
   #target: ((...args: never[]) => unknown) | undefined;

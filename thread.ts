@@ -39,7 +39,7 @@ import {
 } from "./_ident.ts";
 import { decodeShared, encodeShared } from "./_shared.ts";
 import { runtime, type TargetRef, type ThreadHeader } from "./_state.ts";
-import type { JoinOptions } from "./process.ts";
+import type { JoinOptions, Runnable } from "./process.ts";
 import { Event } from "./sync.ts";
 import {
   describe,
@@ -149,7 +149,7 @@ function threadState(): ThreadState {
  * }
  * ```
  */
-export class Thread<A extends unknown[] = unknown[]> {
+export class Thread<A extends unknown[] = unknown[]> implements Runnable {
   /**
    * Called with an error that escapes a thread's `run()`, in the thread
    * that started it. Assign your own, as with Python's
