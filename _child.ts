@@ -17,7 +17,6 @@ const ORPHAN_CHECK_INTERVAL = 200;
 const state = runtime();
 const { header, payload } = readFrameOrExit();
 state.header = header;
-state.payload = payload;
 state.loading = true;
 if (header.error !== undefined) fail(header.error);
 
@@ -62,7 +61,6 @@ export async function runChild(namespaces: Namespace[]): Promise<void> {
   state.loading = false;
   try {
     const values = await decodePayload(header.encoding, payload);
-    state.payload = null;
     const self = state.rebuild!(namespaces, values);
     state.current = self;
     await runWithHooks(self);

@@ -105,8 +105,6 @@ export interface TrackedChild {
 export interface RuntimeState {
   /** Set in a child process: the header its parent sent. */
   header: ChildHeader | null;
-  /** The undecoded payload that came with the header. */
-  payload: Uint8Array | null;
   /** True while a child is still importing its modules. */
   loading: boolean;
   /** How many `Process` objects this process has created. */
@@ -130,7 +128,6 @@ export function runtime(): RuntimeState {
   const g = globalThis as unknown as Record<symbol, RuntimeState | undefined>;
   return g[KEY] ??= {
     header: null,
-    payload: null,
     loading: false,
     counter: 0,
     children: new Set(),

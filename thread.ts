@@ -247,16 +247,6 @@ export class Thread<A extends unknown[] = unknown[]> implements Runnable {
       : this.constructor.name;
     const fields = Object.entries(this);
     const values = encodeShared([...this.#args, ...fields.map(([, v]) => v)]);
-    try {
-      structuredClone(values);
-    } catch (error) {
-      throw new TypeError(
-        `Cannot send the args or fields of ${this.#name} to its thread: ${
-          (error as Error).message
-        }`,
-        { cause: error },
-      );
-    }
     const ident = allocateIdent();
     const header: ThreadHeader = {
       name: this.#name,
@@ -271,9 +261,21 @@ export class Thread<A extends unknown[] = unknown[]> implements Runnable {
       fields: fields.map(([key]) => key),
       values,
     };
-    const worker = new (workerClass())(new URL(entryUrl(this.#modules)), {
-      workerData: header,
-    });
+    let worker: Worker;
+    try {
+      // Cloning workerData throws here, synchronously, before any worker.
+      worker = new (workerClass())(new URL(entryUrl(this.#modules)), {
+        workerData: header,
+      });
+    } catch (error) {
+      if (!(error instanceof DOMException && error.name === "DataCloneError")) {
+        throw error;
+      }
+      throw new TypeError(
+        `Cannot send the args or fields of ${this.#name} to its thread: ${error.message}`,
+        { cause: error },
+      );
+    }
     this.#worker = worker;
     this.#ident = ident;
     if (this.#daemon) worker.unref();

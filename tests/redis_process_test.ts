@@ -82,6 +82,20 @@ function redisOptions(
   };
 }
 
+/** Runs the fixture program that starts one net-limited RedisProcess. */
+function redisProgram(url: string): ReturnType<typeof deno> {
+  return deno([
+    "run",
+    "--allow-run",
+    "--allow-read",
+    "--allow-net=127.0.0.1",
+    "--allow-env",
+    "tests/fixtures/redis_program.ts",
+    url,
+    "net",
+  ]);
+}
+
 async function runAll(processes: RedisProcess[]): Promise<void> {
   for (const p of processes) p.start();
   for (const p of processes) await p.join();
@@ -171,16 +185,7 @@ Deno.test({
     const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
     const port = listener.addr.port;
     listener.close();
-    const { stdout, stderr } = await deno([
-      "run",
-      "--allow-run",
-      "--allow-read",
-      "--allow-net=127.0.0.1",
-      "--allow-env",
-      "tests/fixtures/redis_program.ts",
-      `redis://127.0.0.1:${port}`,
-      "net",
-    ]);
+    const { stdout, stderr } = await redisProgram(`redis://127.0.0.1:${port}`);
     assertEquals(stdout, "exitCode 1\n");
     assertEquals(
       stderr.trim(),
@@ -200,16 +205,9 @@ Deno.test({
       for await (const conn of silent) accepted.push(conn);
     })();
     try {
-      const { stdout, stderr } = await deno([
-        "run",
-        "--allow-run",
-        "--allow-read",
-        "--allow-net=127.0.0.1",
-        "--allow-env",
-        "tests/fixtures/redis_program.ts",
+      const { stdout, stderr } = await redisProgram(
         `redis://127.0.0.1:${silent.addr.port}`,
-        "net",
-      ]);
+      );
       assertEquals(stdout, "exitCode 1\n");
       assertEquals(
         stderr.trim(),
