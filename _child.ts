@@ -5,16 +5,21 @@
 // orphan watch. Then the entry imports the user's modules and calls
 // `runChild`, which rebuilds the `Process` object and runs it.
 
+import { broker } from "./_broker.ts";
+import { ChildLink } from "./_channel.ts";
 import { decodePayload, EmptyFrameError, readFrameSync } from "./_codec.ts";
 import { canSignalGroups } from "./_permissions.ts";
 import { runtime, runWithHooks } from "./_state.ts";
 import type { Namespace } from "./_target.ts";
+import { decodeShared } from "./_shared.ts";
 import "./process.ts";
 
 /** How often the child checks that its parent is alive, in ms. */
 const ORPHAN_CHECK_INTERVAL = 200;
 
 const state = runtime();
+// The link to the parent opens when a queue, pipe or lock first needs it.
+broker().openUpstream = () => new ChildLink();
 const { header, payload } = readFrameOrExit();
 state.header = header;
 state.loading = true;
@@ -60,11 +65,17 @@ function orphaned(): never {
 export async function runChild(namespaces: Namespace[]): Promise<void> {
   state.loading = false;
   try {
-    const values = await decodePayload(header.encoding, payload);
+    const values = decodeShared(
+      await decodePayload(header.encoding, payload),
+    ) as unknown[];
+    state.namespaces = namespaces;
     const self = state.rebuild!(namespaces, values);
     state.current = self;
     await runWithHooks(self);
+    // What run() put on queues and pipes reaches the parent before exit.
+    await broker().flushAll();
   } catch (error) {
+    await broker().flushAll().catch(() => {});
     fail(error);
   }
 }

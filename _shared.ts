@@ -5,6 +5,9 @@
 // the same memory in the receiving thread. Plain objects and arrays are
 // walked; anything else travels by structured clone as it is.
 
+import { broker, codec, type RemoteForm } from "./_broker.ts";
+import type { Link } from "./_channel.ts";
+
 /** Returns an object's shared form; see {@linkcode Shareable}. */
 export const toShared: unique symbol = Symbol.for(
   "@parallel/multiprocessing/toShared",
@@ -18,7 +21,7 @@ export interface SharedForm {
 
 /** An object that lives in shared memory and crosses into threads. */
 export interface Shareable {
-  [toShared](): SharedForm;
+  [toShared](): SharedForm | null;
 }
 
 const MARK = "@parallel/multiprocessing/shared";
@@ -43,50 +46,98 @@ function isPlain(value: unknown): value is Record<string, unknown> {
   return proto === Object.prototype || proto === null;
 }
 
+/** Returns an object's remote form; see {@linkcode Exportable}. */
+export const toRemote: unique symbol = Symbol.for(
+  "@parallel/multiprocessing/toRemote",
+) as never;
+
+/** An object that other processes use through its owner (`_broker.ts`). */
+export interface Exportable {
+  [toRemote](): RemoteForm;
+}
+
+function isExportable(value: object): value is Exportable {
+  return toRemote in value;
+}
+
+/** Where an encoded value goes. */
+export interface EncodeOptions {
+  /**
+   * True when it goes to a thread of this process, so objects in shared
+   * memory can cross as memory; else they cross as remote forms.
+   */
+  sameProcess: boolean;
+}
+
 /**
- * Replaces shared objects in `value` by their shared forms, walking plain
- * objects, arrays, Maps and Sets (cycles included). A shared object inside
- * anything else (a class instance) would be copied by structured clone, so
- * it is refused rather than silently copied.
+ * Replaces shared objects in `value` by their forms in transit, walking
+ * plain objects, arrays, Maps and Sets (cycles included): objects in shared
+ * memory by their memory when they go to a thread, anything exportable by
+ * its remote form, and errors by a record that keeps their class name,
+ * message, stack, cause and own fields. A shared object inside anything
+ * else (a class instance) would be copied by structured clone, so it is
+ * refused rather than silently copied.
  *
  * @throws {TypeError} If a shared object sits inside a class instance.
  */
 export function encodeShared(
   value: unknown,
+  options: EncodeOptions = { sameProcess: true },
   seen: Map<object, unknown> = new Map(),
 ): unknown {
   if (typeof value !== "object" || value === null) return value;
   if (seen.has(value)) return seen.get(value);
-  if (isShareable(value)) {
-    const form = { [MARK]: value[toShared]() };
-    seen.set(value, form);
-    return form;
+  if (ArrayBuffer.isView(value) || value instanceof ArrayBuffer) return value;
+  const mark = (form: SharedForm) => {
+    const marked = { [MARK]: form };
+    seen.set(value, marked);
+    return marked;
+  };
+  // A proxy for an object in another process has no memory here: it
+  // returns no shared form, and crosses as a remote form instead.
+  const shared = options.sameProcess && isShareable(value)
+    ? value[toShared]()
+    : null;
+  if (shared) return mark(shared);
+  if (isShareable(value) && !isExportable(value)) {
+    throw new TypeError(
+      `it holds a ${value.constructor.name}, which shares memory only between threads`,
+    );
+  }
+  if (isExportable(value)) {
+    return mark({ kind: REMOTE, state: value[toRemote]() });
+  }
+  if (value instanceof Error) {
+    return mark({ kind: ERROR, state: encodeError(value, options, seen) });
   }
   if (Array.isArray(value)) {
     const copy: unknown[] = [];
     seen.set(value, copy);
-    for (const item of value) copy.push(encodeShared(item, seen));
+    for (const item of value) copy.push(encodeShared(item, options, seen));
     return copy;
   }
   if (value instanceof Map) {
     const copy = new Map();
     seen.set(value, copy);
     for (const [key, item] of value) {
-      copy.set(encodeShared(key, seen), encodeShared(item, seen));
+      copy.set(
+        encodeShared(key, options, seen),
+        encodeShared(item, options, seen),
+      );
     }
     return copy;
   }
   if (value instanceof Set) {
     const copy = new Set();
     seen.set(value, copy);
-    for (const item of value) copy.add(encodeShared(item, seen));
+    for (const item of value) copy.add(encodeShared(item, options, seen));
     return copy;
   }
   if (isPlain(value)) {
     const copy: Record<string, unknown> = {};
     seen.set(value, copy);
     for (const [key, item] of Object.entries(value)) {
-      copy[key] = encodeShared(item, seen);
+      copy[key] = encodeShared(item, options, seen);
     }
     return copy;
   }
@@ -102,26 +153,129 @@ export function encodeShared(
   return value;
 }
 
-/** Rebuilds shared objects encoded by {@linkcode encodeShared}. */
+const REMOTE = "remote";
+const ERROR = "error";
+const ERROR_KEYS = new Set(["name", "message", "stack", "cause"]);
+
+interface ErrorRecord {
+  name: string;
+  className: string;
+  message: string;
+  stack: string | undefined;
+  hasCause: boolean;
+  cause: unknown;
+  fields: Record<string, unknown>;
+}
+
+function encodeError(
+  error: Error,
+  options: EncodeOptions,
+  seen: Map<object, unknown>,
+): ErrorRecord {
+  const fields: Record<string, unknown> = {};
+  for (const [key, item] of Object.entries(error)) {
+    if (ERROR_KEYS.has(key)) continue;
+    try {
+      const encoded = encodeShared(item, options, seen);
+      structuredClone(encoded);
+      fields[key] = encoded;
+    } catch {
+      // A field that cannot travel is left behind; the rest still does.
+    }
+  }
+  return {
+    name: String(error.name),
+    className: error.constructor?.name ?? "Error",
+    message: String(error.message),
+    stack: error.stack,
+    hasCause: "cause" in error,
+    cause: "cause" in error
+      ? encodeShared(error.cause, options, seen)
+      : undefined,
+    fields,
+  };
+}
+
+const BUILTIN_ERRORS: Record<string, ErrorConstructor> = {
+  Error,
+  TypeError,
+  RangeError,
+  SyntaxError,
+  ReferenceError,
+  EvalError,
+  URIError,
+};
+
+/**
+ * Rebuilds an error from its record: the built-in class when it was one,
+ * a `DOMException` for `TimeoutError` and `AbortError`, else an `Error`
+ * whose `name` is the original class's name.
+ */
+function decodeError(
+  record: ErrorRecord,
+  decodeCause: (value: unknown) => unknown,
+): Error {
+  let error: Error;
+  const builtin = BUILTIN_ERRORS[record.className];
+  if (builtin && record.name === record.className) {
+    error = new builtin(record.message);
+  } else if (record.className === "DOMException") {
+    error = new DOMException(record.message, record.name);
+  } else {
+    error = new Error(record.message);
+    const name = record.name === "Error" ? record.className : record.name;
+    Object.defineProperty(error, "name", {
+      value: name,
+      writable: true,
+      configurable: true,
+    });
+  }
+  if (record.stack !== undefined) {
+    Object.defineProperty(error, "stack", {
+      value: record.stack,
+      writable: true,
+      configurable: true,
+    });
+  }
+  if (record.hasCause) {
+    Object.defineProperty(error, "cause", {
+      value: decodeCause(record.cause),
+      writable: true,
+      configurable: true,
+    });
+  }
+  for (const [key, item] of Object.entries(record.fields)) {
+    (error as unknown as Record<string, unknown>)[key] = decodeCause(item);
+  }
+  return error;
+}
+
+/**
+ * Rebuilds what {@linkcode encodeShared} encoded. Remote forms become
+ * proxies that reach their owner over `link` (opened only if one arrives).
+ */
 export function decodeShared(
   value: unknown,
+  link: () => Link = () => broker().upstream(),
   seen: Map<object, unknown> = new Map(),
 ): unknown {
   if (typeof value !== "object" || value === null) return value;
   if (seen.has(value)) return seen.get(value);
   if (Array.isArray(value)) {
     seen.set(value, value);
-    value.forEach((item, i) => value[i] = decodeShared(item, seen));
+    value.forEach((item, i) => value[i] = decodeShared(item, link, seen));
     return value;
   }
   if (value instanceof Map) {
     seen.set(value, value);
-    for (const [key, item] of value) value.set(key, decodeShared(item, seen));
+    for (const [key, item] of value) {
+      value.set(key, decodeShared(item, link, seen));
+    }
     return value;
   }
   if (value instanceof Set) {
     seen.set(value, value);
-    const items = [...value].map((item) => decodeShared(item, seen));
+    const items = [...value].map((item) => decodeShared(item, link, seen));
     value.clear();
     for (const item of items) value.add(item);
     return value;
@@ -129,17 +283,27 @@ export function decodeShared(
   if (!isPlain(value)) return value;
   const form = value[MARK] as SharedForm | undefined;
   if (form) {
-    const revive = revivers.get(form.kind);
-    if (!revive) {
-      throw new TypeError(`Cannot rebuild shared ${form.kind}: unknown kind`);
+    let revived: unknown;
+    if (form.kind === REMOTE) {
+      revived = broker().revive(form.state as RemoteForm, link());
+    } else if (form.kind === ERROR) {
+      revived = decodeError(
+        form.state as ErrorRecord,
+        (item) => decodeShared(item, link, seen),
+      );
+    } else {
+      const revive = revivers.get(form.kind);
+      if (!revive) {
+        throw new TypeError(`Cannot rebuild shared ${form.kind}: unknown kind`);
+      }
+      revived = revive(form.state as never);
     }
-    const revived = revive(form.state as never);
     seen.set(value, revived);
     return revived;
   }
   seen.set(value, value);
   for (const [key, item] of Object.entries(value)) {
-    value[key] = decodeShared(item, seen);
+    value[key] = decodeShared(item, link, seen);
   }
   return value;
 }
@@ -157,7 +321,9 @@ export function findShareable(
     return null;
   }
   seen.add(value);
-  if (!skipSelf && isShareable(value)) return value.constructor.name;
+  if (!skipSelf && (isShareable(value) || isExportable(value))) {
+    return value.constructor.name;
+  }
   const items = value instanceof Map
     ? [...value.keys(), ...value.values()]
     : value instanceof Set
@@ -171,3 +337,7 @@ export function findShareable(
   }
   return null;
 }
+
+codec.pack = (value, link) =>
+  encodeShared(value, { sameProcess: link.sameProcess });
+codec.unpack = (value, link) => decodeShared(value, () => link);

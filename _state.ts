@@ -117,6 +117,8 @@ export interface RuntimeState {
   exitHook: boolean;
   /** The `deno.json` children use; null when none, undefined until looked up. */
   config?: string | null;
+  /** In a child or worker: the modules its entry imported, in order. */
+  namespaces?: Record<string, unknown>[];
   /** Set by `process.ts`: rebuilds the child's own `Process` object. */
   rebuild: Rebuild | null;
 }

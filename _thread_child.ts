@@ -6,13 +6,17 @@
 // `runThread`, which rebuilds the Thread object and runs it.
 
 import { parentPort, workerData } from "node:worker_threads";
+import { broker } from "./_broker.ts";
+import { PortLink } from "./_channel.ts";
 import { adoptIdent } from "./_ident.ts";
 import { runtime, runWithHooks, type ThreadHeader } from "./_state.ts";
 import type { Namespace } from "./_target.ts";
 import { activeChildren } from "./process.ts";
 import { currentThread, enumerate, type Thread } from "./thread.ts";
 
-const header = workerData as ThreadHeader;
+const header = workerData as ThreadHeader & { port: unknown };
+// The link to the starting thread opens when a queue or pipe first needs it.
+broker().openUpstream = () => new PortLink(header.port);
 const state = runtime();
 // The process this thread lives in, for currentProcess().
 state.header = header.process;
@@ -45,6 +49,7 @@ export async function runThread(namespaces: Namespace[]): Promise<void> {
     const rebuild = (globalThis as Record<symbol, unknown>)[
       Symbol.for("@parallel/multiprocessing/rebuildThread")
     ] as Rebuild;
+    state.namespaces = namespaces;
     await runWithHooks(rebuild(header, namespaces));
   } catch (error) {
     const { name = "Error", message = String(error), stack = String(error) } =
@@ -55,6 +60,8 @@ export async function runThread(namespaces: Namespace[]): Promise<void> {
   // the non-daemon ones keep it open until they end, as Python's program
   // waits for them.
   await waitForNonDaemons();
+  // What the thread put on queues and pipes reaches its parent first.
+  await broker().flushAll();
   // A Python thread ends when run() returns, whatever it left pending.
   (globalThis as unknown as { close(): void }).close();
 }

@@ -30,4 +30,6 @@
 export * from "./process.ts";
 export * from "./thread.ts";
 export * from "./sync.ts";
+export * from "./queue.ts";
+export * from "./pipe.ts";
 export * from "./redis_process.ts";

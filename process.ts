@@ -28,7 +28,9 @@ import {
   preloadCodec,
   preparePayload,
 } from "./_codec.ts";
-import { findShareable } from "./_shared.ts";
+import { encodeShared } from "./_shared.ts";
+import { broker } from "./_broker.ts";
+import { channelOption, ProcessLink } from "./_channel.ts";
 import {
   canSignalGroups,
   checkPermissions,
@@ -372,25 +374,23 @@ export class Process<A extends unknown[] = unknown[]> implements Runnable {
       );
     }
     const fields = Object.entries(this);
-    for (const [label, value] of [...this.#args.entries(), ...fields]) {
-      const kind = findShareable(value);
-      if (kind) {
+    // Queues, pipes and process-safe locks cross as remote forms: the child
+    // reaches them through this process (see _broker.ts).
+    const encode = (label: string, value: unknown): [string, unknown] => {
+      try {
+        return [label, encodeShared(value, { sameProcess: false })];
+      } catch (error) {
         throw new TypeError(
-          `Cannot send ${
-            typeof label === "number" ? `args[${label}]` : `field "${label}"`
-          } ` +
-            `to a child process: it holds a ${kind}, which shares memory only between ` +
-            "threads; use a Thread, or a process-safe primitive",
+          `Cannot send ${label} to a child process: ${
+            (error as Error).message
+          }`,
+          { cause: error },
         );
       }
-    }
+    };
     const payload = preparePayload([
-      ...this.#args.map((value, i) =>
-        [`args[${i}]`, value] as [string, unknown]
-      ),
-      ...fields.map(([key, value]) =>
-        [`field "${key}"`, value] as [string, unknown]
-      ),
+      ...this.#args.map((value, i) => encode(`args[${i}]`, value)),
+      ...fields.map(([key, value]) => encode(`field "${key}"`, value)),
     ]);
     const header: ChildHeader = {
       name: this.#name,
@@ -426,8 +426,11 @@ export class Process<A extends unknown[] = unknown[]> implements Runnable {
       detached: true,
       env: this.#env,
       cwd: this.#cwd,
+      // The channel for queues, pipes and pools, at the child's fd 3.
+      ...channelOption(),
     }).spawn();
     this.#child = child;
+    const link = broker().attach(new ProcessLink(child));
     // No child holds the event loop by itself: see installExitHooks().
     child.unref();
     const written = writeFrame(child, header, payload);
@@ -448,18 +451,25 @@ export class Process<A extends unknown[] = unknown[]> implements Runnable {
       this.#onAbort = onAbort;
       this.#signal.addEventListener("abort", onAbort, { once: true });
     }
-    this.#exited = Promise.all([child.status, written]).then(([status]) => {
-      this.#exitCode = status.signal === null
-        ? status.code
-        : -(status.code - 128);
-      state.children.delete(tracked);
-      // No orphans: end what the child left running in its group.
-      signalGroup(child.pid, "SIGTERM");
-      if (this.#onAbort) {
-        this.#signal?.removeEventListener("abort", this.#onAbort);
-        this.#onAbort = null;
-      }
-    });
+    this.#exited = Promise.all([child.status, written]).then(
+      async ([status]) => {
+        // What the child sent before it exited is handled before join()
+        // returns. A grandchild that inherited the channel could hold it open:
+        // wait a little for the close, not for ever.
+        await link.closing(CHANNEL_CLOSE_LIMIT);
+        link.close();
+        this.#exitCode = status.signal === null
+          ? status.code
+          : -(status.code - 128);
+        state.children.delete(tracked);
+        // No orphans: end what the child left running in its group.
+        signalGroup(child.pid, "SIGTERM");
+        if (this.#onAbort) {
+          this.#signal?.removeEventListener("abort", this.#onAbort);
+          this.#onAbort = null;
+        }
+      },
+    );
   }
 
   /**
@@ -820,6 +830,9 @@ function findConfig(): string | null {
     dir = parent;
   }
 }
+
+/** How long join() waits for a child's channel to close after it exits. */
+const CHANNEL_CLOSE_LIMIT = 1000;
 
 function isFile(path: string): boolean {
   try {

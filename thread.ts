@@ -37,6 +37,8 @@ import {
   identCounter,
   nextThreadNumber,
 } from "./_ident.ts";
+import { broker } from "./_broker.ts";
+import { PortLink } from "./_channel.ts";
 import { decodeShared, encodeShared } from "./_shared.ts";
 import { runtime, type TargetRef, type ThreadHeader } from "./_state.ts";
 import type { JoinOptions, Runnable } from "./process.ts";
@@ -262,12 +264,17 @@ export class Thread<A extends unknown[] = unknown[]> implements Runnable {
       values,
     };
     let worker: Worker;
+    // The channel for queues, pipes and pools: one port here, one there.
+    const { Worker, MessageChannel } = workerThreads();
+    const { port1, port2 } = new MessageChannel();
     try {
       // Cloning workerData throws here, synchronously, before any worker.
-      worker = new (workerClass())(new URL(entryUrl(this.#modules)), {
-        workerData: header,
+      worker = new Worker(new URL(entryUrl(this.#modules)), {
+        workerData: { ...header, port: port2 },
+        transferList: [port2],
       });
     } catch (error) {
+      port1.close();
       if (!(error instanceof DOMException && error.name === "DataCloneError")) {
         throw error;
       }
@@ -278,6 +285,7 @@ export class Thread<A extends unknown[] = unknown[]> implements Runnable {
     }
     this.#worker = worker;
     this.#ident = ident;
+    const link = broker().attach(new PortLink(port1));
     if (this.#daemon) worker.unref();
     threadState().started.add(this);
     let failed = false;
@@ -297,7 +305,10 @@ export class Thread<A extends unknown[] = unknown[]> implements Runnable {
       this.#report(error);
     });
     this.#exited = new Promise<void>((resolve) => {
-      worker.once("exit", () => {
+      worker.once("exit", async () => {
+        // Its messages are delivered before the port reports the close.
+        await link.closing(CHANNEL_CLOSE_LIMIT);
+        link.close();
         this.#exitCode = this.#terminated ? -15 : failed ? 1 : 0;
         threadState().started.delete(this);
         resolve();
@@ -638,7 +649,7 @@ export function activeCount(): number {
  * start-up, thread or no thread. `process.getBuiltinModule` loads it
  * synchronously, as `start()` must be.
  */
-function workerClass(): typeof Worker {
+function workerThreads(): typeof import("node:worker_threads") {
   const process = (globalThis as {
     process?: { getBuiltinModule?(id: string): unknown };
   }).process;
@@ -650,8 +661,11 @@ function workerClass(): typeof Worker {
       "Cannot start a thread: node:worker_threads is not available in this runtime",
     );
   }
-  return threads.Worker;
+  return threads;
 }
+
+/** How long join() waits for a thread's channel to close after it ends. */
+const CHANNEL_CLOSE_LIMIT = 1000;
 
 const THREAD_CHILD_URL = new URL("./_thread_child.ts", import.meta.url).href;
 

@@ -1,0 +1,411 @@
+// Copyright 2026 the @parallel/multiprocessing authors. MIT license.
+// Objects that live in one process (or thread) and are used from others.
+// See ARCHITECTURE.md, "Shared objects across processes".
+//
+// The runtime that creates a queue, a pipe or a lock owns it: a *servant*
+// there holds its state. Sent to a child, it crosses as a *remote form*
+// (kind, id, a little metadata); the child builds a *proxy* whose methods
+// are requests over the link towards the owner. A runtime that holds a
+// proxy and passes it on to its own child forwards that child's requests
+// upstream, so any mix of parents, children and threads reaches the owner.
+//
+// Messages on a link:
+//   [REQUEST, requestId, objectId, op, args, origin]
+//   [RESPONSE, requestId, ok, value]
+//   [POST, objectId, op, args, origin]        (no response)
+//   [CANCEL, requestId]                       (the owner answers the request)
+
+import type { Link, Message } from "./_channel.ts";
+import { getIdent } from "./_ident.ts";
+
+const REQUEST = 0;
+const RESPONSE = 1;
+const POST = 2;
+const CANCEL = 3;
+
+/**
+ * Thrown when the link to the process or thread that owns a shared object
+ * is gone: the owner exited, or this side was closed.
+ *
+ * @example Usage
+ * ```ts
+ * import { BrokenPipeError } from "@parallel/multiprocessing";
+ *
+ * const error = new BrokenPipeError("Cannot reach the owner of Queue 1");
+ * console.log(error.name); // "BrokenPipeError"
+ * ```
+ */
+export class BrokenPipeError extends Error {
+  /**
+   * Creates the error.
+   *
+   * @param message What could not be reached.
+   * @param options The underlying error, if any.
+   */
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = "BrokenPipeError";
+  }
+}
+
+/** Who made a request, as a servant sees it. */
+export interface Call {
+  /** The link the request came in on; null when made in the owner itself. */
+  link: Link | null;
+  /** The runtime the request started in (`pid:ident`), kept by forwarders. */
+  origin: string;
+  /** Aborted when the caller cancels or its link closes. */
+  signal: AbortSignal;
+}
+
+/** The owner's side of a shared object. */
+export interface Servant {
+  /** Runs one operation; the value or error goes back to the caller. */
+  handle(op: string, args: unknown[], call: Call): unknown;
+  /** Called when a link closes: forget or release what it held. */
+  linkClosed?(link: Link): void;
+}
+
+/** A shared object's form in transit to another process or thread. */
+export interface RemoteForm {
+  kind: string;
+  id: string;
+  meta: unknown;
+}
+
+type Revive = (id: string, meta: unknown) => object;
+
+interface Pending {
+  resolve(value: unknown): void;
+  reject(error: unknown): void;
+  link: Link;
+}
+
+let nextObject = 1;
+const revivers = new Map<string, Revive>();
+
+/** Registers how to build a proxy for a kind of shared object. */
+export function registerRemote(kind: string, revive: Revive): void {
+  revivers.set(kind, revive);
+}
+
+/** Packs a value for a link; set by `_shared.ts` to avoid an import cycle. */
+export const codec: {
+  pack(value: unknown, link: Link): unknown;
+  unpack(value: unknown, link: Link): unknown;
+} = {
+  pack: (value) => value,
+  unpack: (value) => value,
+};
+
+/** The broker of this runtime (one per process main thread and worker). */
+export class Broker {
+  #servants = new Map<string, Servant>();
+  #exported = new WeakMap<object, string>();
+  #routes = new Map<string, Link>();
+  #proxies = new Map<string, object>();
+  #pending = new Map<number, Pending>();
+  #serving = new Map<Link, Map<number, AbortController>>();
+  #links = new Set<Link>();
+  #nextRequest = 1;
+  #waits = 0;
+  #upstream: Link | null = null;
+  /** Opens the link to the parent on first use; set by the child runtimes. */
+  openUpstream: (() => Link) | null = null;
+  readonly origin = `${Deno.pid}:${getIdent()}`;
+
+  /** The link towards this runtime's parent. */
+  upstream(): Link {
+    if (this.#upstream && !this.#upstream.closed) return this.#upstream;
+    if (!this.openUpstream) {
+      throw new BrokenPipeError(
+        "Cannot reach a parent: this is the main process",
+      );
+    }
+    this.#upstream = this.attach(this.openUpstream());
+    return this.#upstream;
+  }
+
+  /** Starts serving a link: requests, responses and its closing. */
+  attach(link: Link): Link {
+    this.#links.add(link);
+    if (this.#waits > 0) link.hold();
+    link.onmessage = (message) => this.#receive(link, message);
+    link.onclose = () => this.#closed(link);
+    return link;
+  }
+
+  /**
+   * Keeps the event loop alive while the owner waits for what only another
+   * process or thread can provide (an item, a release).
+   */
+  async whileWaiting<T>(waiting: Promise<T>): Promise<T> {
+    if (this.#waits++ === 0) { for (const link of this.#links) link.hold(); }
+    try {
+      return await waiting;
+    } finally {
+      if (--this.#waits === 0) {
+        for (const link of this.#links) link.release();
+      }
+    }
+  }
+
+  /** The remote form of an object this runtime owns or holds a proxy for. */
+  export(
+    object: object,
+    kind: string,
+    servant: () => Servant,
+    meta: unknown,
+  ): RemoteForm {
+    let id = this.#exported.get(object);
+    if (id === undefined) {
+      id = `${this.origin}:${nextObject++}`;
+      this.#exported.set(object, id);
+      this.#servants.set(id, servant());
+      this.#proxies.set(id, object);
+    }
+    return { kind, id, meta };
+  }
+
+  /** Records that `object` is the proxy for `id` (so it re-exports as is). */
+  adopt(object: object, id: string): void {
+    this.#exported.set(object, id);
+  }
+
+  /** The object for a remote form that arrived on `link`: a proxy, or ours. */
+  revive(form: RemoteForm, link: Link): object {
+    const known = this.#proxies.get(form.id);
+    if (known) return known;
+    const revive = revivers.get(form.kind);
+    if (!revive) {
+      throw new TypeError(`Cannot rebuild a shared ${form.kind}: unknown kind`);
+    }
+    if (!this.#routes.has(form.id)) this.#routes.set(form.id, link);
+    const proxy = revive(form.id, form.meta);
+    this.#proxies.set(form.id, proxy);
+    this.#exported.set(proxy, form.id);
+    return proxy;
+  }
+
+  /** Whether this runtime owns the object with `id`. */
+  owns(id: string): boolean {
+    return this.#servants.has(id);
+  }
+
+  /**
+   * Runs `op` on the object with `id`, wherever it lives. With a signal,
+   * aborting asks the owner to cancel; the owner's answer settles the
+   * promise, so an item taken just before the cancel is not lost.
+   */
+  request(
+    id: string,
+    op: string,
+    args: unknown[],
+    signal?: AbortSignal,
+    origin: string = this.origin,
+  ): Promise<unknown> {
+    const servant = this.#servants.get(id);
+    if (servant) {
+      return this.whileWaiting(
+        Promise.resolve().then(() =>
+          servant.handle(op, args, {
+            link: null,
+            origin,
+            signal: signal ?? new AbortController().signal,
+          })
+        ),
+      );
+    }
+    const link = this.#route(id);
+    const requestId = this.#nextRequest++;
+    const { promise, resolve, reject } = Promise.withResolvers<unknown>();
+    this.#pending.set(requestId, { resolve, reject, link });
+    link.hold();
+    link.send([REQUEST, requestId, id, op, codec.pack(args, link), origin]);
+    const onAbort = () => link.send([CANCEL, requestId]);
+    signal?.addEventListener("abort", onAbort, { once: true });
+    return promise.finally(() => {
+      signal?.removeEventListener("abort", onAbort);
+      link.release();
+    });
+  }
+
+  /** Runs `op` on the object with `id` without waiting for an answer. */
+  post(
+    id: string,
+    op: string,
+    args: unknown[],
+    origin: string = this.origin,
+  ): void {
+    const servant = this.#servants.get(id);
+    if (servant) {
+      servant.handle(op, args, {
+        link: null,
+        origin,
+        signal: new AbortController().signal,
+      });
+      return;
+    }
+    const link = this.#route(id);
+    link.send([POST, id, op, codec.pack(args, link), origin]);
+  }
+
+  /** Resolves when what was posted towards `id` has been written out. */
+  async flushed(id: string): Promise<void> {
+    if (this.#servants.has(id)) return;
+    const link = this.#route(id);
+    await link.drained();
+  }
+
+  /** Resolves when every link has written out what it was sent. */
+  async flushAll(): Promise<void> {
+    await Promise.all([...this.#links].map((link) => link.flushed()));
+  }
+
+  #route(id: string): Link {
+    const link = this.#routes.get(id);
+    if (!link || link.closed) {
+      throw new BrokenPipeError(
+        `Cannot reach the owner of shared object ${id}: its process or thread is gone`,
+      );
+    }
+    return link;
+  }
+
+  #receive(link: Link, message: Message): void {
+    switch (message[0]) {
+      case REQUEST: {
+        const [, requestId, id, op, args, origin] = message as [
+          number,
+          number,
+          string,
+          string,
+          unknown[],
+          string,
+        ];
+        this.#serve(link, requestId, id, op, args, origin);
+        break;
+      }
+      case RESPONSE: {
+        const [, requestId, ok, value] = message as [
+          number,
+          number,
+          boolean,
+          unknown,
+        ];
+        const pending = this.#pending.get(requestId);
+        if (!pending) break;
+        this.#pending.delete(requestId);
+        let decoded: unknown;
+        try {
+          decoded = codec.unpack(value, link);
+        } catch (error) {
+          pending.reject(error);
+          break;
+        }
+        if (ok) pending.resolve(decoded);
+        else pending.reject(decoded);
+        break;
+      }
+      case POST: {
+        const [, id, op, args, origin] = message as [
+          number,
+          string,
+          string,
+          unknown[],
+          string,
+        ];
+        try {
+          const values = codec.unpack(args, link) as unknown[];
+          if (this.#servants.has(id)) {
+            this.#servants.get(id)!.handle(op, values, {
+              link,
+              origin,
+              signal: new AbortController().signal,
+            });
+          } else {
+            this.post(id, op, values, origin);
+          }
+        } catch {
+          // A post has no one to answer; the owner is gone or the op failed.
+        }
+        break;
+      }
+      case CANCEL:
+        this.#serving.get(link)?.get(message[1] as number)?.abort();
+        break;
+    }
+  }
+
+  #serve(
+    link: Link,
+    requestId: number,
+    id: string,
+    op: string,
+    packed: unknown[],
+    origin: string,
+  ): void {
+    const controller = new AbortController();
+    let serving = this.#serving.get(link);
+    if (!serving) this.#serving.set(link, serving = new Map());
+    serving.set(requestId, controller);
+    const answer = (ok: boolean, value: unknown) => {
+      serving.delete(requestId);
+      if (link.closed) return;
+      let packedValue: unknown;
+      try {
+        packedValue = codec.pack(value, link);
+      } catch (error) {
+        [ok, packedValue] = [false, codec.pack(error, link)];
+      }
+      link.send([RESPONSE, requestId, ok, packedValue]);
+    };
+    Promise.resolve().then(() => {
+      const args = codec.unpack(packed, link) as unknown[];
+      const servant = this.#servants.get(id);
+      if (servant) {
+        return servant.handle(op, args, {
+          link,
+          origin,
+          signal: controller.signal,
+        });
+      }
+      if (!this.#routes.has(id)) {
+        throw new BrokenPipeError(
+          `Cannot find shared object ${id}: it is not known here`,
+        );
+      }
+      return this.request(id, op, args, controller.signal, origin);
+    }).then(
+      (value) => answer(true, value),
+      (error) => answer(false, error),
+    );
+  }
+
+  #closed(link: Link): void {
+    this.#links.delete(link);
+    if (this.#waits > 0) link.release();
+    if (this.#upstream === link) this.#upstream = null;
+    for (const [requestId, pending] of this.#pending) {
+      if (pending.link !== link) continue;
+      this.#pending.delete(requestId);
+      pending.reject(
+        new BrokenPipeError(
+          "Cannot finish the request: the process or thread that owns the object is gone",
+        ),
+      );
+    }
+    const serving = this.#serving.get(link);
+    this.#serving.delete(link);
+    for (const controller of serving?.values() ?? []) controller.abort();
+    for (const servant of this.#servants.values()) servant.linkClosed?.(link);
+  }
+}
+
+const KEY = Symbol.for("@parallel/multiprocessing/broker");
+
+/** This runtime's broker. */
+export function broker(): Broker {
+  const g = globalThis as unknown as Record<symbol, Broker | undefined>;
+  return g[KEY] ??= new Broker();
+}

@@ -1,0 +1,397 @@
+// Copyright 2026 the @parallel/multiprocessing authors. MIT license.
+// Links: the ordered, two-way message channels between a parent and each
+// child (a process or a thread) that queues, pipes, remote locks and pools
+// travel over. See ARCHITECTURE.md, "The channel".
+//
+// Every link batches: `send()` only appends to a list, and the list goes out
+// as one write at the end of the current microtask checkpoint. A lone message
+// waits for no timer; a burst becomes one write and one V8 serialization.
+//
+// A process link is the socket pair at the child's fd 3, which the parent
+// asks `Deno.Command` for through Deno's internal `kExtraStdio` (the
+// mechanism `node:child_process` uses; spawning through that module would
+// need `--allow-env`). On it each batch is one frame:
+//
+//   u32 little-endian length | V8 structured-clone bytes of the batch array
+//
+// A thread link is a MessagePort pair; a batch is one `postMessage`.
+
+/** One message; see `_broker.ts` for the kinds. */
+export type Message = unknown[];
+
+/** Bytes waiting to be written above which senders are asked to wait. */
+const HIGH_WATER = 1 << 20;
+const READ_SIZE = 1 << 16;
+
+interface Core {
+  read(rid: number, buffer: Uint8Array): Promise<number>;
+  writeAll(rid: number, buffer: Uint8Array): Promise<void>;
+  close(rid: number): void;
+  refOpPromise(promise: Promise<unknown>): void;
+  unrefOpPromise(promise: Promise<unknown>): void;
+}
+
+interface Internals {
+  core: Core;
+  kExtraStdio: symbol;
+  getExtraPipeRids(child: Deno.ChildProcess): number[];
+}
+
+function internals(): Internals {
+  const internal = (Deno as unknown as Record<symbol, unknown>)[
+    (Deno as unknown as { internal: symbol }).internal
+  ] as Partial<Internals> | undefined;
+  if (
+    !internal?.core || typeof internal.kExtraStdio !== "symbol" ||
+    typeof internal.getExtraPipeRids !== "function"
+  ) {
+    throw new Error(
+      `Cannot open a channel to a child process: this Deno (${Deno.version.deno}) lacks the internal extra-stdio API the package relies on`,
+    );
+  }
+  return internal as Internals;
+}
+
+/** The option that asks `Deno.Command` for the channel at the child's fd 3. */
+export function channelOption(): Record<symbol, unknown> {
+  return { [internals().kExtraStdio]: ["piped"] };
+}
+
+type V8 = typeof import("node:v8");
+let v8Module: V8 | undefined;
+
+function v8(): V8 {
+  return v8Module ??= (globalThis as unknown as {
+    process: { getBuiltinModule(name: string): unknown };
+  }).process.getBuiltinModule("node:v8") as V8;
+}
+
+/** A two-way, ordered message channel. */
+export abstract class Link {
+  /** Whether the peer is a thread of this process (shares memory). */
+  abstract readonly sameProcess: boolean;
+  /** Called with each message, in order. */
+  onmessage: (message: Message) => void = () => {};
+  /** Called once when the link closes, from either side. */
+  onclose: () => void = () => {};
+  #batch: Message[] = [];
+  #scheduled = false;
+  #holds = 0;
+  #closed = false;
+  #whenClosed = Promise.withResolvers<void>();
+
+  /**
+   * Resolves when the link is closed, or after `limit` ms, whichever comes
+   * first; the link keeps the event loop alive meanwhile. A peer that exited
+   * closes its end; everything it sent before is delivered first.
+   */
+  async closing(limit: number): Promise<void> {
+    if (this.#closed) return;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    this.hold();
+    try {
+      await Promise.race([
+        this.#whenClosed.promise,
+        new Promise<void>((resolve) => timer = setTimeout(resolve, limit)),
+      ]);
+    } finally {
+      clearTimeout(timer);
+      this.release();
+    }
+  }
+
+  /** Whether the link is closed. */
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  /**
+   * Queues a message. It is written at the end of the current microtask
+   * checkpoint, together with the others sent before then.
+   */
+  send(message: Message): void {
+    if (this.#closed) return;
+    this.#batch.push(message);
+    if (this.#scheduled) return;
+    this.#scheduled = true;
+    queueMicrotask(() => {
+      this.#scheduled = false;
+      const batch = this.#batch;
+      this.#batch = [];
+      if (!this.#closed && batch.length > 0) this.write(batch);
+    });
+  }
+
+  /** Keeps the event loop alive (counted) until {@linkcode Link.release}. */
+  hold(): void {
+    if (this.#holds++ === 0) this.setRef(true);
+  }
+
+  /** Undoes one {@linkcode Link.hold}. */
+  release(): void {
+    if (--this.#holds === 0 && !this.#closed) this.setRef(false);
+  }
+
+  /** Whether something holds the event loop for this link. */
+  protected get held(): boolean {
+    return this.#holds > 0;
+  }
+
+  /** Resolves when the link can take more without growing its buffer. */
+  abstract drained(): Promise<void>;
+  /** Resolves when everything sent so far has been written out. */
+  abstract flushed(): Promise<void>;
+  protected abstract write(batch: Message[]): void;
+  protected abstract setRef(ref: boolean): void;
+  protected abstract shut(): void;
+
+  /** Closes the link; the peer sees it close. */
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#batch = [];
+    this.shut();
+    this.onclose();
+    this.#whenClosed.resolve();
+  }
+
+  protected deliver(batch: Message[]): void {
+    for (const message of batch) {
+      if (this.#closed) return;
+      this.onmessage(message);
+    }
+  }
+}
+
+/** Splits a byte stream into frames. */
+class FrameReader {
+  #buffer = new Uint8Array(0);
+
+  push(chunk: Uint8Array, each: (frame: Uint8Array) => void): void {
+    let buffer = this.#buffer.length === 0
+      ? chunk
+      : concat(this.#buffer, chunk);
+    while (buffer.length >= 4) {
+      const length = new DataView(buffer.buffer, buffer.byteOffset, 4)
+        .getUint32(0, true);
+      if (buffer.length < 4 + length) break;
+      each(buffer.subarray(4, 4 + length));
+      buffer = buffer.subarray(4 + length);
+    }
+    // Keep a copy: the chunk's memory is reused by the next read.
+    this.#buffer = buffer.slice();
+  }
+}
+
+function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
+  const out = new Uint8Array(a.length + b.length);
+  out.set(a);
+  out.set(b, a.length);
+  return out;
+}
+
+function frame(batch: Message[]): Uint8Array {
+  const body = v8().serialize(batch);
+  const out = new Uint8Array(4 + body.length);
+  new DataView(out.buffer).setUint32(0, body.length, true);
+  out.set(body, 4);
+  return out;
+}
+
+function unframe(bytes: Uint8Array): Message[] {
+  return v8().deserialize(bytes) as Message[];
+}
+
+/** The parent's end of a child process's channel, on Deno's resource ops. */
+export class ProcessLink extends Link {
+  readonly sameProcess = false;
+  #core: Core;
+  #rid: number;
+  #reading: Promise<number> | null = null;
+  #writing: Promise<void> = Promise.resolve();
+  #unwritten = 0;
+  #drain: PromiseWithResolvers<void> | null = null;
+
+  /** Opens the link to a child spawned with {@linkcode channelOption}. */
+  constructor(child: Deno.ChildProcess) {
+    super();
+    const { core, getExtraPipeRids } = internals();
+    this.#core = core;
+    this.#rid = getExtraPipeRids(child)[0];
+    this.#readLoop();
+  }
+
+  async #readLoop(): Promise<void> {
+    const reader = new FrameReader();
+    const buffer = new Uint8Array(READ_SIZE);
+    try {
+      while (!this.closed) {
+        const reading = this.#core.read(this.#rid, buffer);
+        this.#reading = reading;
+        if (!this.held) this.#core.unrefOpPromise(reading);
+        const n = await reading;
+        this.#reading = null;
+        if (!n) break;
+        reader.push(
+          buffer.subarray(0, n),
+          (bytes) => this.deliver(unframe(bytes)),
+        );
+      }
+    } catch {
+      // A reset connection ends the link like an orderly close.
+    }
+    this.close();
+  }
+
+  protected write(batch: Message[]): void {
+    const bytes = frame(batch);
+    this.#unwritten += bytes.length;
+    this.#writing = this.#writing.then(async () => {
+      try {
+        if (!this.closed) await this.#core.writeAll(this.#rid, bytes);
+      } catch {
+        this.close();
+      }
+      this.#unwritten -= bytes.length;
+      if (this.#unwritten < HIGH_WATER && this.#drain) {
+        this.#drain.resolve();
+        this.#drain = null;
+      }
+    });
+  }
+
+  drained(): Promise<void> {
+    if (this.#unwritten < HIGH_WATER || this.closed) return Promise.resolve();
+    return (this.#drain ??= Promise.withResolvers()).promise;
+  }
+
+  async flushed(): Promise<void> {
+    await new Promise<void>((resolve) => queueMicrotask(resolve));
+    await this.#writing;
+  }
+
+  protected setRef(ref: boolean): void {
+    if (!this.#reading) return;
+    if (ref) this.#core.refOpPromise(this.#reading);
+    else this.#core.unrefOpPromise(this.#reading);
+  }
+
+  protected shut(): void {
+    this.#drain?.resolve();
+    // Let queued writes finish before the descriptor goes.
+    this.#writing.finally(() => {
+      try {
+        this.#core.close(this.#rid);
+      } catch {
+        // Closed already.
+      }
+    });
+  }
+}
+
+interface NodeSocket {
+  on(event: string, listener: (...args: never[]) => void): void;
+  once(event: string, listener: () => void): void;
+  write(bytes: Uint8Array, callback?: () => void): boolean;
+  ref(): void;
+  unref(): void;
+  destroy(): void;
+  writableLength: number;
+}
+
+/** The child's end of its channel: the socket at fd 3, through `node:net`. */
+export class ChildLink extends Link {
+  readonly sameProcess = false;
+  #socket: NodeSocket;
+
+  /** Opens fd 3 as a socket. */
+  constructor() {
+    super();
+    const net = (globalThis as unknown as {
+      process: { getBuiltinModule(name: string): unknown };
+    }).process.getBuiltinModule("node:net") as {
+      Socket: new (options: { fd: number }) => NodeSocket;
+    };
+    this.#socket = new net.Socket({ fd: 3 });
+    this.#socket.unref();
+    const reader = new FrameReader();
+    this.#socket.on("data", (chunk: Uint8Array) => {
+      reader.push(chunk, (bytes) => this.deliver(unframe(bytes)));
+    });
+    this.#socket.on("close", () => this.close());
+    this.#socket.on("error", () => this.close());
+  }
+
+  protected write(batch: Message[]): void {
+    this.#socket.write(frame(batch));
+  }
+
+  drained(): Promise<void> {
+    if (this.#socket.writableLength < HIGH_WATER || this.closed) {
+      return Promise.resolve();
+    }
+    return new Promise((resolve) => this.#socket.once("drain", resolve));
+  }
+
+  flushed(): Promise<void> {
+    return new Promise((resolve) =>
+      queueMicrotask(() => {
+        if (this.closed || this.#socket.writableLength === 0) resolve();
+        else this.#socket.write(new Uint8Array(0), resolve);
+      })
+    );
+  }
+
+  protected setRef(ref: boolean): void {
+    if (ref) this.#socket.ref();
+    else this.#socket.unref();
+  }
+
+  protected shut(): void {
+    this.#socket.destroy();
+  }
+}
+
+interface NodePort {
+  on(event: string, listener: (value: never) => void): void;
+  postMessage(value: unknown): void;
+  ref(): void;
+  unref(): void;
+  close(): void;
+}
+
+/** One end of a thread's channel, on a `node:worker_threads` MessagePort. */
+export class PortLink extends Link {
+  readonly sameProcess = true;
+  #port: NodePort;
+
+  /** Wraps a port; the link starts unref'd. */
+  constructor(port: unknown) {
+    super();
+    this.#port = port as NodePort;
+    this.#port.on("message", (batch: Message[]) => this.deliver(batch));
+    this.#port.on("close", () => this.close());
+    this.#port.unref();
+  }
+
+  protected write(batch: Message[]): void {
+    this.#port.postMessage(batch);
+  }
+
+  drained(): Promise<void> {
+    return Promise.resolve();
+  }
+
+  flushed(): Promise<void> {
+    return new Promise((resolve) => queueMicrotask(resolve));
+  }
+
+  protected setRef(ref: boolean): void {
+    if (ref) this.#port.ref();
+    else this.#port.unref();
+  }
+
+  protected shut(): void {
+    this.#port.close();
+  }
+}

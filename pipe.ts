@@ -1,0 +1,408 @@
+// Copyright 2026 the @parallel/multiprocessing authors. MIT license.
+/**
+ * Python's `multiprocessing.Pipe`: two connected ends that processes and
+ * threads pass to each other to talk, both ways or one way.
+ *
+ * @example Parent and child talking both ways
+ * ```ts ignore
+ * import { type Connection, Pipe, Process } from "@parallel/multiprocessing";
+ *
+ * export async function echo(conn: Connection<string>) {
+ *   await conn.send(`echo: ${await conn.recv()}`);
+ *   conn.close();
+ * }
+ *
+ * if (import.meta.main) {
+ *   const [parent, child] = Pipe<string>();
+ *   const p = new Process({ target: echo, args: [child] });
+ *   p.start();
+ *   await parent.send("hi");
+ *   console.log(await parent.recv()); // "echo: hi"
+ *   await p.join();
+ * }
+ * ```
+ *
+ * @module
+ */
+
+import {
+  BrokenPipeError,
+  broker,
+  type Call,
+  registerRemote,
+} from "./_broker.ts";
+import { checkBoolean, waitOptions } from "./_common.ts";
+import type { WaitOptions } from "./sync.ts";
+import { Mailbox } from "./_mailbox.ts";
+import { toRemote } from "./_shared.ts";
+import { describe } from "./_target.ts";
+
+export { BrokenPipeError };
+
+/**
+ * Thrown by `recv()` when the other end is closed and nothing is left to
+ * read (Python's `EOFError`).
+ *
+ * @example Usage
+ * ```ts
+ * import { EOFError, Pipe } from "@parallel/multiprocessing";
+ * import { assertRejects } from "@std/assert";
+ *
+ * const [a, b] = Pipe();
+ * b.close();
+ * await assertRejects(() => a.recv(), EOFError);
+ * ```
+ */
+export class EOFError extends Error {
+  /**
+   * Creates the error.
+   *
+   * @param message What ended.
+   */
+  constructor(message = "Cannot receive: the other end is closed") {
+    super(message);
+    this.name = "EOFError";
+  }
+}
+
+/** One message: bytes from `sendBytes`, or a value from `send`. */
+type Entry = [bytes: boolean, value: unknown];
+
+/** The owner's state of a pipe: what each end has to read. */
+class PipeState {
+  readonly inbox: [Mailbox<Entry>, Mailbox<Entry>] = [
+    new Mailbox(),
+    new Mailbox(),
+  ];
+  readonly closed = [false, false];
+
+  handle(end: 0 | 1, op: string, args: unknown[], call: Call): unknown {
+    const peer = (1 - end) as 0 | 1;
+    switch (op) {
+      case "send":
+        if (this.closed[end]) throw closedError("send");
+        if (this.closed[peer]) {
+          throw new BrokenPipeError("Cannot send: the other end is closed");
+        }
+        this.inbox[peer].tryPut(args[0] as Entry);
+        return;
+      case "recv": {
+        if (this.closed[end]) throw closedError("receive");
+        const timeout = args[0] as number | undefined;
+        return this.inbox[end].get(
+          timeout,
+          call.signal,
+          () =>
+            new DOMException(
+              `Cannot receive: nothing arrived within ${timeout} ms`,
+              "TimeoutError",
+            ),
+        );
+      }
+      case "poll":
+        if (this.closed[end]) throw closedError("poll");
+        return this.inbox[end].poll(args[0] as number | undefined, call.signal);
+      case "close":
+        if (this.closed[end]) return;
+        this.closed[end] = true;
+        this.inbox[peer].end(() => new EOFError());
+        this.inbox[end].end(() => closedError("receive"));
+        return;
+      default:
+        throw new TypeError(
+          `Cannot run ${op} on a connection: unknown operation`,
+        );
+    }
+  }
+}
+
+function closedError(action: string): Error {
+  return new Error(`Cannot ${action}: this connection is closed`);
+}
+
+/** Set while a proxy is being built: the constructor takes it instead. */
+let reviving: { id: string; meta: ConnectionMeta } | null = null;
+
+interface ConnectionMeta {
+  readable: boolean;
+  writable: boolean;
+}
+
+/** The options of {@linkcode Connection.recv}. */
+export type RecvOptions = WaitOptions;
+
+/**
+ * One end of a {@linkcode Pipe}. Pass it to a `Process` or a `Thread` to
+ * talk to it; values travel by structured clone, bytes as bytes.
+ *
+ * @typeParam T The type of the values sent.
+ *
+ * @example Usage
+ * ```ts
+ * import { Pipe } from "@parallel/multiprocessing";
+ * import { assertEquals } from "@std/assert";
+ *
+ * const [a, b] = Pipe<string>();
+ * await a.send("ping");
+ * assertEquals(await b.recv(), "ping");
+ * ```
+ */
+export class Connection<T = unknown> {
+  #state: PipeState | null = null;
+  #end: 0 | 1 = 0;
+  #id: string | null = null;
+  #readable: boolean;
+  #writable: boolean;
+  #closed = false;
+
+  /**
+   * Not for direct use: {@linkcode Pipe} makes connections.
+   *
+   * @param state The pipe's state, from `Pipe()`.
+   * @param end Which end this is.
+   * @param meta Whether this end reads and writes.
+   */
+  constructor(state: unknown, end: 0 | 1, meta: ConnectionMeta) {
+    if (reviving) {
+      this.#id = reviving.id;
+      broker().adopt(this, reviving.id);
+      ({ readable: this.#readable, writable: this.#writable } = reviving.meta);
+      return;
+    }
+    if (!(state instanceof PipeState)) {
+      throw new TypeError(
+        "Cannot create a connection directly: call Pipe() for a pair",
+      );
+    }
+    this.#state = state;
+    this.#end = end;
+    ({ readable: this.#readable, writable: this.#writable } = meta);
+  }
+
+  /** Whether this end can receive. */
+  get readable(): boolean {
+    return this.#readable;
+  }
+
+  /** Whether this end can send. */
+  get writable(): boolean {
+    return this.#writable;
+  }
+
+  /** Whether `close()` was called on this end here. */
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  #call(op: string, args: unknown[], signal?: AbortSignal): Promise<unknown> {
+    if (this.#closed) return Promise.reject(closedError(op));
+    try {
+      if (this.#state) {
+        const state = this.#state;
+        const end = this.#end;
+        return broker().whileWaiting(
+          Promise.resolve().then(() =>
+            state.handle(end, op, args, {
+              link: null,
+              origin: broker().origin,
+              signal: signal ?? new AbortController().signal,
+            })
+          ),
+        );
+      }
+      return broker().request(this.#id!, op, args, signal);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  #check(can: boolean, action: string): void {
+    if (!can) {
+      throw new Error(
+        `Cannot ${action}: this end of a one-way pipe is ${
+          action === "send" ? "read-only" : "write-only"
+        }`,
+      );
+    }
+  }
+
+  async #send(entry: Entry): Promise<void> {
+    this.#check(this.#writable, "send");
+    if (this.#state || this.#closed) {
+      return void await this.#call("send", [entry]);
+    }
+    // Sending never waits for the reader, as a pipe write into a buffer.
+    broker().post(this.#id!, "send", [entry]);
+    await broker().flushed(this.#id!);
+  }
+
+  /**
+   * Sends a value to the other end.
+   *
+   * @param value Anything structured clone copies.
+   * @returns A promise that resolves once the value is on its way.
+   * @throws {BrokenPipeError} If the other end is closed.
+   */
+  send(value: T): Promise<void> {
+    return this.#send([false, value]);
+  }
+
+  /**
+   * Sends bytes (all of `buffer`, or `size` bytes from `offset`).
+   *
+   * @param buffer The bytes.
+   * @param offset Where to start in `buffer`.
+   * @param size How many bytes to send.
+   * @returns A promise that resolves once the bytes are on their way.
+   * @throws {RangeError} If `offset` and `size` fall outside `buffer`.
+   */
+  sendBytes(buffer: Uint8Array, offset = 0, size?: number): Promise<void> {
+    if (!(buffer instanceof Uint8Array)) {
+      return Promise.reject(
+        new TypeError(
+          `Cannot send bytes: expected a Uint8Array, received ${
+            describe(buffer)
+          }`,
+        ),
+      );
+    }
+    const end = size === undefined ? buffer.length : offset + size;
+    if (offset < 0 || end > buffer.length || end < offset) {
+      return Promise.reject(
+        new RangeError(
+          `Cannot send bytes: offset ${offset} and size ${size} fall outside a buffer of ${buffer.length} bytes`,
+        ),
+      );
+    }
+    return this.#send([true, buffer.slice(offset, end)]);
+  }
+
+  /**
+   * Receives the next value, waiting for one.
+   *
+   * @param options A timeout in milliseconds, or `{ timeout, signal }`.
+   * @returns The value (bytes sent with `sendBytes` come as a Uint8Array).
+   * @throws {EOFError} If the other end is closed and nothing is left.
+   */
+  async recv(options?: number | RecvOptions): Promise<T> {
+    const [, value] = await this.#recv(options, "receive");
+    return value as T;
+  }
+
+  /**
+   * Receives the next message, which must be bytes.
+   *
+   * @param maxlength The longest message accepted.
+   * @returns The bytes.
+   * @throws {TypeError} If the message was sent with `send`, not bytes.
+   * @throws {RangeError} If it is longer than `maxlength`.
+   * @throws {EOFError} If the other end is closed and nothing is left.
+   */
+  async recvBytes(maxlength?: number): Promise<Uint8Array> {
+    const [bytes, value] = await this.#recv(undefined, "receive bytes");
+    if (!bytes) {
+      throw new TypeError(
+        `Cannot receive bytes: the message was a value sent with send(), received ${
+          describe(value)
+        }`,
+      );
+    }
+    const data = value as Uint8Array;
+    if (maxlength !== undefined && data.length > maxlength) {
+      throw new RangeError(
+        `Cannot receive bytes: the message has ${data.length} bytes, more than maxlength ${maxlength}`,
+      );
+    }
+    return data;
+  }
+
+  async #recv(
+    options: number | RecvOptions | undefined,
+    action: string,
+  ): Promise<Entry> {
+    const { timeout, signal } = waitOptions(options, action);
+    this.#check(this.#readable, action);
+    signal?.throwIfAborted();
+    return await this.#call("recv", [timeout], signal) as Entry;
+  }
+
+  /**
+   * Whether there is something to receive, waiting up to `timeout` ms.
+   * An end whose peer is closed polls `true`: `recv()` then throws.
+   *
+   * @param timeout How long to wait; `0` (the default) does not wait,
+   * `Infinity` or `null` waits for ever.
+   * @returns `true` when `recv()` would not wait.
+   */
+  async poll(timeout: number | null = 0): Promise<boolean> {
+    const { timeout: wait } = waitOptions(timeout ?? undefined, "poll");
+    this.#check(this.#readable, "poll");
+    return await this.#call("poll", [wait]) as boolean;
+  }
+
+  /** Closes this end: the other end's `recv()` then throws EOFError. */
+  close(): void {
+    if (this.#closed) return;
+    this.#call("close", []).catch(() => {});
+    this.#closed = true;
+  }
+
+  /** Closes this end, for `await using`. */
+  [Symbol.asyncDispose](): Promise<void> {
+    this.close();
+    return Promise.resolve();
+  }
+
+  /** The connection's form in transit to another process. */
+  [toRemote](): { kind: string; id: string; meta: unknown } {
+    const state = this.#state;
+    const end = this.#end;
+    return broker().export(
+      this,
+      "Connection",
+      () => ({
+        handle: (op, args, call) => state!.handle(end, op, args, call),
+      }),
+      { readable: this.#readable, writable: this.#writable },
+    );
+  }
+}
+
+/**
+ * Makes a pair of connected ends (Python's `multiprocessing.Pipe`).
+ *
+ * @typeParam T The type of the values sent.
+ * @param duplex Both ends send and receive (the default); when `false`,
+ * the first end only receives and the second only sends.
+ * @returns The two ends.
+ * @throws {TypeError} If `duplex` is not a boolean.
+ *
+ * @example One-way pipe
+ * ```ts
+ * import { Pipe } from "@parallel/multiprocessing";
+ * import { assertEquals } from "@std/assert";
+ *
+ * const [reader, writer] = Pipe<number>(false);
+ * await writer.send(42);
+ * assertEquals(await reader.recv(), 42);
+ * ```
+ */
+export function Pipe<T = unknown>(
+  duplex = true,
+): [Connection<T>, Connection<T>] {
+  checkBoolean("duplex", duplex);
+  const state = new PipeState();
+  return [
+    new Connection<T>(state, 0, { readable: true, writable: duplex }),
+    new Connection<T>(state, 1, { readable: duplex, writable: true }),
+  ];
+}
+
+registerRemote("Connection", (id, meta) => {
+  reviving = { id, meta: meta as ConnectionMeta };
+  try {
+    return new Connection(null, 0, meta as ConnectionMeta);
+  } finally {
+    reviving = null;
+  }
+});
