@@ -216,12 +216,17 @@ export class Broker {
         ),
       );
     }
-    const link = this.#route(id);
+    let link: Link;
     const requestId = this.#nextRequest++;
+    try {
+      link = this.#route(id);
+      link.send([REQUEST, requestId, id, op, codec.pack(args, link), origin]);
+    } catch (error) {
+      return Promise.reject(error);
+    }
     const { promise, resolve, reject } = Promise.withResolvers<unknown>();
     this.#pending.set(requestId, { resolve, reject, link });
     link.hold();
-    link.send([REQUEST, requestId, id, op, codec.pack(args, link), origin]);
     const onAbort = () => link.send([CANCEL, requestId]);
     signal?.addEventListener("abort", onAbort, { once: true });
     return promise.finally(() => {
@@ -352,13 +357,12 @@ export class Broker {
     const answer = (ok: boolean, value: unknown) => {
       serving.delete(requestId);
       if (link.closed) return;
-      let packedValue: unknown;
       try {
-        packedValue = codec.pack(value, link);
+        link.send([RESPONSE, requestId, ok, codec.pack(value, link)]);
       } catch (error) {
-        [ok, packedValue] = [false, codec.pack(error, link)];
+        // The value cannot travel: the caller gets why instead.
+        link.send([RESPONSE, requestId, false, codec.pack(error, link)]);
       }
-      link.send([RESPONSE, requestId, ok, packedValue]);
     };
     Promise.resolve().then(() => {
       const args = codec.unpack(packed, link) as unknown[];

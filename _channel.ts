@@ -3,18 +3,19 @@
 // child (a process or a thread) that queues, pipes, remote locks and pools
 // travel over. See ARCHITECTURE.md, "The channel".
 //
-// Every link batches: `send()` only appends to a list, and the list goes out
-// as one write at the end of the current microtask checkpoint. A lone message
-// waits for no timer; a burst becomes one write and one V8 serialization.
-//
 // A process link is the socket pair at the child's fd 3, which the parent
 // asks `Deno.Command` for through Deno's internal `kExtraStdio` (the
 // mechanism `node:child_process` uses; spawning through that module would
-// need `--allow-env`). On it each batch is one frame:
+// need `--allow-env`). Each message is one frame:
 //
-//   u32 little-endian length | V8 structured-clone bytes of the batch array
+//   u32 little-endian length | V8 structured-clone bytes of the message
 //
-// A thread link is a MessagePort pair; a batch is one `postMessage`.
+// `send()` serializes at once (so a value that cannot be cloned throws to
+// the sender) and appends the frame to a batch; the batch goes out as one
+// write at the end of the current microtask checkpoint. A lone message
+// waits for no timer; a burst becomes one write.
+//
+// A thread link is a MessagePort pair; each message is one `postMessage`.
 
 /** One message; see `_broker.ts` for the kinds. */
 export type Message = unknown[];
@@ -74,7 +75,7 @@ export abstract class Link {
   onmessage: (message: Message) => void = () => {};
   /** Called once when the link closes, from either side. */
   onclose: () => void = () => {};
-  #batch: Message[] = [];
+  #batch: unknown[] = [];
   #scheduled = false;
   #holds = 0;
   #closed = false;
@@ -108,10 +109,13 @@ export abstract class Link {
   /**
    * Queues a message. It is written at the end of the current microtask
    * checkpoint, together with the others sent before then.
+   *
+   * @throws {DOMException} If the message cannot be cloned (DataCloneError):
+   * nothing is queued then.
    */
   send(message: Message): void {
     if (this.#closed) return;
-    this.#batch.push(message);
+    this.#batch.push(this.encode(message));
     if (this.#scheduled) return;
     this.#scheduled = true;
     queueMicrotask(() => {
@@ -121,6 +125,9 @@ export abstract class Link {
       if (!this.#closed && batch.length > 0) this.write(batch);
     });
   }
+
+  /** Turns a message into what `write` takes; throws if it cannot. */
+  protected abstract encode(message: Message): unknown;
 
   /** Keeps the event loop alive (counted) until {@linkcode Link.release}. */
   hold(): void {
@@ -141,7 +148,7 @@ export abstract class Link {
   abstract drained(): Promise<void>;
   /** Resolves when everything sent so far has been written out. */
   abstract flushed(): Promise<void>;
-  protected abstract write(batch: Message[]): void;
+  protected abstract write(batch: unknown[]): void;
   protected abstract setRef(ref: boolean): void;
   protected abstract shut(): void;
 
@@ -155,11 +162,8 @@ export abstract class Link {
     this.#whenClosed.resolve();
   }
 
-  protected deliver(batch: Message[]): void {
-    for (const message of batch) {
-      if (this.#closed) return;
-      this.onmessage(message);
-    }
+  protected deliver(message: Message): void {
+    if (!this.#closed) this.onmessage(message);
   }
 }
 
@@ -190,16 +194,31 @@ function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
   return out;
 }
 
-function frame(batch: Message[]): Uint8Array {
-  const body = v8().serialize(batch);
+/** One message as a frame: its length, then its V8 serialization. */
+function frame(message: Message): Uint8Array {
+  const body = v8().serialize(message);
   const out = new Uint8Array(4 + body.length);
   new DataView(out.buffer).setUint32(0, body.length, true);
   out.set(body, 4);
   return out;
 }
 
-function unframe(bytes: Uint8Array): Message[] {
-  return v8().deserialize(bytes) as Message[];
+/** The frames of a batch, as one write. */
+function join(frames: unknown[]): Uint8Array {
+  if (frames.length === 1) return frames[0] as Uint8Array;
+  let length = 0;
+  for (const bytes of frames as Uint8Array[]) length += bytes.length;
+  const out = new Uint8Array(length);
+  let offset = 0;
+  for (const bytes of frames as Uint8Array[]) {
+    out.set(bytes, offset);
+    offset += bytes.length;
+  }
+  return out;
+}
+
+function unframe(bytes: Uint8Array): Message {
+  return v8().deserialize(bytes) as Message;
 }
 
 /** The parent's end of a child process's channel, on Deno's resource ops. */
@@ -243,8 +262,12 @@ export class ProcessLink extends Link {
     this.close();
   }
 
-  protected write(batch: Message[]): void {
-    const bytes = frame(batch);
+  protected encode(message: Message): Uint8Array {
+    return frame(message);
+  }
+
+  protected write(batch: unknown[]): void {
+    const bytes = join(batch);
     this.#unwritten += bytes.length;
     this.#writing = this.#writing.then(async () => {
       try {
@@ -322,8 +345,12 @@ export class ChildLink extends Link {
     this.#socket.on("error", () => this.close());
   }
 
-  protected write(batch: Message[]): void {
-    this.#socket.write(frame(batch));
+  protected encode(message: Message): Uint8Array {
+    return frame(message);
+  }
+
+  protected write(batch: unknown[]): void {
+    this.#socket.write(join(batch));
   }
 
   drained(): Promise<void> {
@@ -369,13 +396,19 @@ export class PortLink extends Link {
   constructor(port: unknown) {
     super();
     this.#port = port as NodePort;
-    this.#port.on("message", (batch: Message[]) => this.deliver(batch));
+    this.#port.on("message", (message: Message) => this.deliver(message));
     this.#port.on("close", () => this.close());
     this.#port.unref();
   }
 
-  protected write(batch: Message[]): void {
-    this.#port.postMessage(batch);
+  /** Posts at once: postMessage clones now, and throws now if it cannot. */
+  protected encode(message: Message): null {
+    this.#port.postMessage(message);
+    return null;
+  }
+
+  protected write(): void {
+    // Posted already.
   }
 
   drained(): Promise<void> {

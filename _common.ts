@@ -156,6 +156,14 @@ export async function keepAliveWhile(
   }
 }
 
+/**
+ * An option the package's own code gives Process and Thread: more modules
+ * for the child to import after the target's (a pool's worker loop).
+ */
+export const EXTRA_MODULES: unique symbol = Symbol.for(
+  "@parallel/multiprocessing/extraModules",
+) as never;
+
 /** The options Process and Thread take alike, checked. */
 export interface RunnableSetup {
   target: ((...args: never[]) => unknown) | undefined;
@@ -207,8 +215,12 @@ export function setUp(
     targetRef,
     args,
     daemon: daemon === undefined ? false : checkBoolean("daemon", daemon),
-    modules: module === undefined
-      ? (stack ? inferModules(stack, className, target !== undefined) : [])
-      : [resolveModule(module, stack)],
+    modules: [
+      ...(module === undefined
+        ? (stack ? inferModules(stack, className, target !== undefined) : [])
+        : [resolveModule(module, stack)]),
+      ...((options as Record<symbol, string[] | undefined>)[EXTRA_MODULES] ??
+        []),
+    ],
   };
 }

@@ -117,6 +117,8 @@ export interface RuntimeState {
   exitHook: boolean;
   /** The `deno.json` children use; null when none, undefined until looked up. */
   config?: string | null;
+  /** Set once the main code is done and exit hooks run: start no more. */
+  unloading?: boolean;
   /** In a child or worker: the modules its entry imported, in order. */
   namespaces?: Record<string, unknown>[];
   /** Set by `process.ts`: rebuilds the child's own `Process` object. */

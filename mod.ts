@@ -32,4 +32,5 @@ export * from "./thread.ts";
 export * from "./sync.ts";
 export * from "./queue.ts";
 export * from "./pipe.ts";
+export * from "./pool.ts";
 export * from "./redis_process.ts";

@@ -880,6 +880,7 @@ function installExitHooks(): void {
   if (state.exitHook) return;
   state.exitHook = true;
   globalThis.addEventListener("beforeunload", (event) => {
+    state.unloading = true;
     const alive = [...state.children].filter((child) => child.isAlive());
     for (const child of alive) if (child.daemon) child.terminate();
     const waiting = alive.filter((child) => !child.daemon);

@@ -305,11 +305,12 @@ export class Thread<A extends unknown[] = unknown[]> implements Runnable {
       this.#report(error);
     });
     this.#exited = new Promise<void>((resolve) => {
-      worker.once("exit", async () => {
+      worker.once("exit", async (code: number) => {
         // Its messages are delivered before the port reports the close.
         await link.closing(CHANNEL_CLOSE_LIMIT);
         link.close();
-        this.#exitCode = this.#terminated ? -15 : failed ? 1 : 0;
+        // A code of its own comes from Deno.exit() in the thread.
+        this.#exitCode = this.#terminated ? -15 : failed ? 1 : code || 0;
         threadState().started.delete(this);
         resolve();
       });
