@@ -73,7 +73,7 @@ export interface RemoteForm {
   meta: unknown;
 }
 
-type Revive = (id: string, meta: unknown) => object;
+type Revive = (id: string, meta: unknown, link: Link) => object;
 
 interface Pending {
   resolve(value: unknown): void;
@@ -181,7 +181,7 @@ export class Broker {
       throw new TypeError(`Cannot rebuild a shared ${form.kind}: unknown kind`);
     }
     if (!this.#routes.has(form.id)) this.#routes.set(form.id, link);
-    const proxy = revive(form.id, form.meta);
+    const proxy = revive(form.id, form.meta, link);
     this.#proxies.set(form.id, proxy);
     this.#exported.set(proxy, form.id);
     return proxy;
@@ -203,18 +203,18 @@ export class Broker {
     args: unknown[],
     signal?: AbortSignal,
     origin: string = this.origin,
+    keepAlive = true,
   ): Promise<unknown> {
     const servant = this.#servants.get(id);
     if (servant) {
-      return this.whileWaiting(
-        Promise.resolve().then(() =>
-          servant.handle(op, args, {
-            link: null,
-            origin,
-            signal: signal ?? new AbortController().signal,
-          })
-        ),
+      const running = Promise.resolve().then(() =>
+        servant.handle(op, args, {
+          link: null,
+          origin,
+          signal: signal ?? new AbortController().signal,
+        })
       );
+      return keepAlive ? this.whileWaiting(running) : running;
     }
     let link: Link;
     const requestId = this.#nextRequest++;
@@ -226,12 +226,12 @@ export class Broker {
     }
     const { promise, resolve, reject } = Promise.withResolvers<unknown>();
     this.#pending.set(requestId, { resolve, reject, link });
-    link.hold();
+    if (keepAlive) link.hold();
     const onAbort = () => link.send([CANCEL, requestId]);
     signal?.addEventListener("abort", onAbort, { once: true });
     return promise.finally(() => {
       signal?.removeEventListener("abort", onAbort);
-      link.release();
+      if (keepAlive) link.release();
     });
   }
 

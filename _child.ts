@@ -11,6 +11,7 @@ import { decodePayload, EmptyFrameError, readFrameSync } from "./_codec.ts";
 import { canSignalGroups } from "./_permissions.ts";
 import { runtime, runWithHooks } from "./_state.ts";
 import type { Namespace } from "./_target.ts";
+import { publishAll } from "./_remote_sync.ts";
 import { decodeShared } from "./_shared.ts";
 import "./process.ts";
 
@@ -72,7 +73,9 @@ export async function runChild(namespaces: Namespace[]): Promise<void> {
     const self = state.rebuild!(namespaces, values);
     state.current = self;
     await runWithHooks(self);
-    // What run() put on queues and pipes reaches the parent before exit.
+    // What run() put on queues and pipes (and wrote to shared arrays)
+    // reaches the parent before exit.
+    publishAll();
     await broker().flushAll();
   } catch (error) {
     await broker().flushAll().catch(() => {});

@@ -8,6 +8,7 @@
 import { parentPort, workerData } from "node:worker_threads";
 import { broker } from "./_broker.ts";
 import { PortLink } from "./_channel.ts";
+import { publishAll } from "./_remote_sync.ts";
 import { adoptIdent } from "./_ident.ts";
 import { runtime, runWithHooks, type ThreadHeader } from "./_state.ts";
 import type { Namespace } from "./_target.ts";
@@ -61,6 +62,7 @@ export async function runThread(namespaces: Namespace[]): Promise<void> {
   // waits for them.
   await waitForNonDaemons();
   // What the thread put on queues and pipes reaches its parent first.
+  publishAll();
   await broker().flushAll();
   // A Python thread ends when run() returns, whatever it left pending.
   (globalThis as unknown as { close(): void }).close();

@@ -25,6 +25,7 @@
  * @module
  */
 
+import "./_remote_sync.ts";
 import {
   BrokenPipeError,
   broker,

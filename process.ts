@@ -29,6 +29,7 @@ import {
   preparePayload,
 } from "./_codec.ts";
 import { encodeShared } from "./_shared.ts";
+import "./_remote_sync.ts";
 import { broker } from "./_broker.ts";
 import { channelOption, ProcessLink } from "./_channel.ts";
 import {

@@ -30,6 +30,7 @@
  * @module
  */
 
+import "./_remote_sync.ts";
 import { broker, type Call, registerRemote } from "./_broker.ts";
 import { waitOptions } from "./_common.ts";
 import type { WaitOptions } from "./sync.ts";

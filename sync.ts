@@ -42,6 +42,7 @@
 import { MAX_TIMER, waitOptions } from "./_common.ts";
 import { getIdent } from "./_ident.ts";
 import { registerShareable, toShared } from "./_shared.ts";
+import { remoteHooks, syncHelpers } from "./_sync_internals.ts";
 import { describe } from "./_target.ts";
 
 // ---------------------------------------------------------------------------
@@ -111,6 +112,8 @@ function parseWait(options: unknown, action: string, acquire = false): Wait {
   const ms = timeout ?? Infinity;
   return { deadline: performance.now() + ms, timeout: ms, signal, blocking };
 }
+
+syncHelpers.parseWait = parseWait;
 
 /** The longest delay `setTimeout` takes without firing at once. */
 
@@ -199,6 +202,31 @@ async function acquireLoop(
   }
 }
 
+/**
+ * Resolves with the new state once `cells[index]` (seen through `view`)
+ * is no longer `known`: how a servant tells another process of a change.
+ */
+async function changeOf(
+  cells: Int32Array,
+  index: number,
+  waiters: number | null,
+  known: number,
+  signal: AbortSignal,
+  view: (value: number) => number = (value) => value,
+): Promise<number> {
+  // Counted as a waiter, so that a release notifies.
+  if (waiters !== null) Atomics.add(cells, waiters, 1);
+  try {
+    while (true) {
+      const raw = Atomics.load(cells, index);
+      if (view(raw) !== known) return view(raw);
+      await waitOn(cells, index, raw, Infinity, signal);
+    }
+  } finally {
+    if (waiters !== null) Atomics.sub(cells, waiters, 1);
+  }
+}
+
 function newCells(length: number): Int32Array {
   return new Int32Array(new SharedArrayBuffer(length * 4));
 }
@@ -268,6 +296,8 @@ const internals = new WeakMap<Lock | RLock, LockInternals>();
 
 const LOCK_STATE = 0;
 const LOCK_WAITERS = 1;
+/** 1 once a holder died holding the lock, until the next acquire. */
+const LOCK_ABANDONED = 2;
 
 interface LockState {
   cells: SharedArrayBuffer;
@@ -293,13 +323,23 @@ interface LockState {
  */
 export class Lock {
   #cells: Int32Array;
+  #abandoned = false;
 
   /**
    * Creates an unlocked lock in shared memory.
    */
   constructor() {
     const state = adopt<LockState>();
-    this.#cells = state ? new Int32Array(state.cells) : newCells(2);
+    this.#cells = state ? new Int32Array(state.cells) : newCells(3);
+    remoteHooks.set(this, {
+      forceRelease: () => {
+        Atomics.store(this.#cells, LOCK_ABANDONED, 1);
+        this.release();
+      },
+      changed: (known, signal) =>
+        changeOf(this.#cells, LOCK_STATE, LOCK_WAITERS, known, signal),
+      snapshot: () => Atomics.load(this.#cells, LOCK_STATE),
+    });
     internals.set(this, {
       isOwned: () => this.locked(),
       releaseSave: () => {
@@ -373,7 +413,30 @@ export class Lock {
    * ```
    */
   tryAcquire(): boolean {
-    return Atomics.compareExchange(this.#cells, LOCK_STATE, 0, 1) === 0;
+    if (Atomics.compareExchange(this.#cells, LOCK_STATE, 0, 1) !== 0) {
+      return false;
+    }
+    this.#abandoned = Atomics.exchange(this.#cells, LOCK_ABANDONED, 0) === 1;
+    return true;
+  }
+
+  /**
+   * Whether the last acquire through this object took the lock over from a
+   * process that died holding it (the lock was released for it, so nothing
+   * deadlocks; what it guarded may be half-updated).
+   *
+   * @example A lock nobody abandoned
+   * ```ts
+   * import { Lock } from "@parallel/multiprocessing/sync";
+   * import { assertEquals } from "@std/assert";
+   *
+   * const lock = new Lock();
+   * await lock.acquire();
+   * assertEquals(lock.abandoned, false);
+   * ```
+   */
+  get abandoned(): boolean {
+    return this.#abandoned;
   }
 
   /**
@@ -477,6 +540,7 @@ registerShareable<LockState>(
 const RLOCK_OWNER = 0;
 const RLOCK_COUNT = 1;
 const RLOCK_WAITERS = 2;
+const RLOCK_ABANDONED = 3;
 
 interface RLockState {
   cells: SharedArrayBuffer;
@@ -506,13 +570,42 @@ interface RLockState {
  */
 export class RLock {
   #cells: Int32Array;
+  #abandoned = false;
 
   /**
    * Creates an unlocked reentrant lock in shared memory.
    */
   constructor() {
     const state = adopt<RLockState>();
-    this.#cells = state ? new Int32Array(state.cells) : newCells(3);
+    this.#cells = state ? new Int32Array(state.cells) : newCells(4);
+    remoteHooks.set(this, {
+      acquireAs: (ident, timeout, signal, blocking) => {
+        if (!blocking) return Promise.resolve(this.#tryAcquire(ident));
+        return this.#acquire(
+          performance.now() + (timeout ?? Infinity),
+          signal,
+          ident,
+        );
+      },
+      releaseAs: (ident) => this.#release(ident),
+      forceRelease: (ident) => {
+        const cells = this.#cells;
+        if (Atomics.load(cells, RLOCK_OWNER) !== ident) return;
+        Atomics.store(cells, RLOCK_ABANDONED, 1);
+        Atomics.store(cells, RLOCK_COUNT, 1);
+        this.#release(ident!);
+      },
+      changed: (known, signal) =>
+        changeOf(
+          this.#cells,
+          RLOCK_OWNER,
+          RLOCK_WAITERS,
+          known,
+          signal,
+          (owner) => owner ? 1 : 0,
+        ),
+      snapshot: () => Atomics.load(this.#cells, RLOCK_OWNER) ? 1 : 0,
+    });
     internals.set(this, {
       isOwned: () => Atomics.load(this.#cells, RLOCK_OWNER) === getIdent(),
       releaseSave: () => {
@@ -565,6 +658,7 @@ export class RLock {
   #acquire(
     deadline: number,
     signal: AbortSignal | undefined,
+    ident = getIdent(),
   ): Promise<boolean> {
     const cells = this.#cells;
     return acquireLoop(
@@ -572,7 +666,7 @@ export class RLock {
       RLOCK_OWNER,
       RLOCK_WAITERS,
       () => Atomics.load(cells, RLOCK_OWNER) || null,
-      () => this.tryAcquire(),
+      () => this.#tryAcquire(ident),
       deadline,
       signal,
     );
@@ -595,17 +689,39 @@ export class RLock {
    * ```
    */
   tryAcquire(): boolean {
+    return this.#tryAcquire(getIdent());
+  }
+
+  #tryAcquire(me: number): boolean {
     const cells = this.#cells;
-    const me = getIdent();
     if (Atomics.load(cells, RLOCK_OWNER) === me) {
       Atomics.add(cells, RLOCK_COUNT, 1);
       return true;
     }
     if (Atomics.compareExchange(cells, RLOCK_OWNER, 0, me) === 0) {
       Atomics.store(cells, RLOCK_COUNT, 1);
+      this.#abandoned = Atomics.exchange(cells, RLOCK_ABANDONED, 0) === 1;
       return true;
     }
     return false;
+  }
+
+  /**
+   * Whether the last first-level acquire through this object took the lock
+   * over from a process that died holding it.
+   *
+   * @example An RLock nobody abandoned
+   * ```ts
+   * import { RLock } from "@parallel/multiprocessing/sync";
+   * import { assertEquals } from "@std/assert";
+   *
+   * const lock = new RLock();
+   * await lock.acquire();
+   * assertEquals(lock.abandoned, false);
+   * ```
+   */
+  get abandoned(): boolean {
+    return this.#abandoned;
   }
 
   /**
@@ -660,9 +776,12 @@ export class RLock {
    * ```
    */
   release(): void {
+    this.#release(getIdent());
+  }
+
+  #release(me: number): void {
     const cells = this.#cells;
     const owner = Atomics.load(cells, RLOCK_OWNER);
-    const me = getIdent();
     if (owner === 0) {
       throw new Error("Cannot release an RLock that is not held");
     }
@@ -1452,6 +1571,10 @@ export class Event {
   constructor() {
     const state = adopt<EventState>();
     this.#cells = state ? new Int32Array(state.cells) : newCells(1);
+    remoteHooks.set(this, {
+      changed: (known, signal) => changeOf(this.#cells, 0, null, known, signal),
+      snapshot: () => Atomics.load(this.#cells, 0),
+    });
   }
 
   /**
@@ -1505,6 +1628,8 @@ export class Event {
    */
   clear(): void {
     Atomics.store(this.#cells, 0, 0);
+    // Wakes only watchers in other processes' servants: waiters wait for 1.
+    Atomics.notify(this.#cells, 0);
   }
 
   /**

@@ -37,6 +37,7 @@ import {
   identCounter,
   nextThreadNumber,
 } from "./_ident.ts";
+import "./_remote_sync.ts";
 import { broker } from "./_broker.ts";
 import { PortLink } from "./_channel.ts";
 import { decodeShared, encodeShared } from "./_shared.ts";

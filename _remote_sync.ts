@@ -1,0 +1,733 @@
+// Copyright 2026 the @parallel/multiprocessing authors. MIT license.
+// Locks, semaphores, events, barriers and values across processes. See
+// ARCHITECTURE.md, "Synchronisation across processes".
+//
+// The objects of `sync.ts` live in shared memory, which only the threads of
+// one process share. Sent to another process, one crosses as a remote form:
+// a servant in the owner runs each operation on the real object for the
+// caller, and the other process gets a proxy: an object of the same class
+// (instanceof works) whose methods are requests to the owner.
+//
+// - A servant counts what each link holds. When a link closes (its process
+//   died), it releases what that process held: no deadlock after a crash.
+//   A lock released so is marked, and its next acquirer sees `abandoned`.
+// - An RLock's holders in other processes are told apart by an ident the
+//   servant allocates for each (the owner's own threads have theirs).
+// - State read synchronously (`locked()`, `isSet()`) is a mirror the proxy
+//   keeps: the servant answers a watch request whenever the state changes.
+// - A Value or SharedArray proxy keeps a copy in this process. Acquiring
+//   any lock or semaphore from another process, and every event or barrier
+//   wait, refreshes the copies; writes go to the owner as they happen
+//   (`value = x`, `set(i, x)`), and a changed `array` is written back before
+//   each release. Under a lock, that is exactly Python's shared memory.
+
+import { broker, type Call, registerRemote, type Servant } from "./_broker.ts";
+import type { Link } from "./_channel.ts";
+import { allocateIdent } from "./_ident.ts";
+import { type Exportable, toRemote, toShared } from "./_shared.ts";
+import { remoteHooks, syncHelpers } from "./_sync_internals.ts";
+import {
+  type AcquireOptions,
+  Barrier,
+  BoundedSemaphore,
+  Condition,
+  Event,
+  Lock,
+  RLock,
+  Semaphore,
+  SharedArray,
+  type Typecode,
+  Value,
+  type WaitOptions,
+} from "./sync.ts";
+
+type Form = { kind: string; id: string; meta: unknown };
+
+// ---------------------------------------------------------------------------
+// The owner's side
+
+/** Counts, per link, what the processes behind it hold. */
+class Holdings {
+  #counts = new Map<Link | null, number>();
+
+  add(link: Link | null, n = 1): void {
+    this.#counts.set(link, (this.#counts.get(link) ?? 0) + n);
+  }
+
+  /** Takes up to `n` from the link's count. */
+  take(link: Link | null, n = 1): void {
+    const left = (this.#counts.get(link) ?? 0) - n;
+    if (left > 0) this.#counts.set(link, left);
+    else this.#counts.delete(link);
+  }
+
+  /** Forgets the link; returns how many it held. */
+  drop(link: Link): number {
+    const n = this.#counts.get(link) ?? 0;
+    this.#counts.delete(link);
+    return n;
+  }
+}
+
+interface AcquireArgs {
+  timeout: number | undefined;
+  blocking: boolean;
+}
+
+function acquireOptions(args: unknown[], call: Call): AcquireOptions {
+  const { timeout, blocking } = args[0] as AcquireArgs;
+  return blocking ? { timeout, signal: call.signal } : { blocking: false };
+}
+
+/** Ops every watched object serves: the mirror's long poll. */
+function watch(
+  object: object,
+  op: string,
+  args: unknown[],
+  call: Call,
+): unknown {
+  const hooks = remoteHooks.get(object)!;
+  if (op === "snapshot") return hooks.snapshot!();
+  if (op === "watch") return hooks.changed!(args[0] as number, call.signal);
+  throw new TypeError(`Cannot run ${op} on a shared object: unknown operation`);
+}
+
+function lockServant(lock: Lock): Servant {
+  const held = new Holdings();
+  return {
+    async handle(op, args, call) {
+      switch (op) {
+        case "acquire": {
+          const ok = await lock.acquire(acquireOptions(args, call));
+          if (ok) held.add(call.link);
+          return [ok, ok && lock.abandoned];
+        }
+        case "release":
+          lock.release();
+          held.take(call.link);
+          return;
+        default:
+          return watch(lock, op, args, call);
+      }
+    },
+    linkClosed(link) {
+      const hooks = remoteHooks.get(lock)!;
+      for (let n = held.drop(link); n > 0 && lock.locked(); n--) {
+        hooks.forceRelease!();
+      }
+    },
+  };
+}
+
+function rlockServant(lock: RLock): Servant {
+  const hooks = remoteHooks.get(lock)!;
+  // One ident per holder in another process, and the link it is behind.
+  const idents = new Map<string, { ident: number; link: Link | null }>();
+  const identOf = (call: Call) => {
+    let entry = idents.get(call.origin);
+    if (!entry) {
+      idents.set(
+        call.origin,
+        entry = { ident: allocateIdent(), link: call.link },
+      );
+    }
+    return entry.ident;
+  };
+  return {
+    async handle(op, args, call) {
+      switch (op) {
+        case "acquire": {
+          const { timeout, blocking } = args[0] as AcquireArgs;
+          const ok = await hooks.acquireAs!(
+            identOf(call),
+            timeout,
+            call.signal,
+            blocking,
+          );
+          return [ok, ok && lock.abandoned];
+        }
+        case "release":
+          hooks.releaseAs!(identOf(call));
+          return;
+        default:
+          return watch(lock, op, args, call);
+      }
+    },
+    linkClosed(link) {
+      for (const [origin, entry] of idents) {
+        if (entry.link !== link) continue;
+        idents.delete(origin);
+        hooks.forceRelease!(entry.ident);
+      }
+    },
+  };
+}
+
+function semaphoreServant(semaphore: Semaphore): Servant {
+  const held = new Holdings();
+  return {
+    async handle(op, args, call) {
+      switch (op) {
+        case "acquire": {
+          const ok = await semaphore.acquire(acquireOptions(args, call));
+          if (ok) held.add(call.link);
+          return [ok, false];
+        }
+        case "release": {
+          const n = args[0] as number;
+          semaphore.release(n);
+          held.take(call.link, n);
+          return;
+        }
+        case "getValue":
+          return semaphore.getValue();
+        default:
+          throw new TypeError(
+            `Cannot run ${op} on a semaphore: unknown operation`,
+          );
+      }
+    },
+    linkClosed(link) {
+      const n = held.drop(link);
+      if (n > 0) semaphore.release(n);
+    },
+  };
+}
+
+function eventServant(event: Event): Servant {
+  return {
+    handle(op, args, call) {
+      switch (op) {
+        case "set":
+          return event.set();
+        case "clear":
+          return event.clear();
+        case "wait":
+          return event.wait({
+            timeout: args[0] as number | undefined,
+            signal: call.signal,
+          });
+        default:
+          return watch(event, op, args, call);
+      }
+    },
+  };
+}
+
+function barrierServant(barrier: Barrier): Servant {
+  return {
+    handle(op, args, call) {
+      switch (op) {
+        case "wait":
+          return barrier.wait({
+            timeout: args[0] as number | undefined,
+            signal: call.signal,
+          });
+        case "abort":
+          return barrier.abort();
+        case "reset":
+          return barrier.reset();
+        case "state":
+          return [barrier.nWaiting, barrier.broken];
+        default:
+          throw new TypeError(
+            `Cannot run ${op} on a barrier: unknown operation`,
+          );
+      }
+    },
+  };
+}
+
+function valueServant(value: Value): Servant {
+  return {
+    handle(op, args) {
+      switch (op) {
+        case "get":
+          return value.value;
+        case "set":
+          value.value = args[0] as never;
+          return;
+        default:
+          throw new TypeError(`Cannot run ${op} on a Value: unknown operation`);
+      }
+    },
+  };
+}
+
+function arrayServant(array: SharedArray): Servant {
+  return {
+    handle(op, args) {
+      switch (op) {
+        case "get":
+          return array.array.slice();
+        case "set":
+          array.set(args[0] as number, args[1] as never);
+          return;
+        case "write":
+          array.array.set(args[0] as never, 0);
+          return;
+        default:
+          throw new TypeError(
+            `Cannot run ${op} on a SharedArray: unknown operation`,
+          );
+      }
+    },
+  };
+}
+
+// ---------------------------------------------------------------------------
+// Exporting: what each class sends another process
+
+function define(
+  Class: { prototype: object },
+  toForm: (self: never) => Form,
+): void {
+  Object.defineProperty(Class.prototype, toRemote, {
+    value: function (this: never): Form {
+      return toForm(this);
+    },
+    configurable: true,
+    writable: true,
+  });
+}
+
+const exportAs = (
+  kind: string,
+  object: object,
+  servant: () => Servant,
+  meta: unknown = null,
+) => broker().export(object, kind, servant, meta);
+
+define(
+  Lock,
+  (lock: Lock) =>
+    exportAs("Lock", lock, () => lockServant(lock), mirrorMeta(lock)),
+);
+define(
+  RLock,
+  (lock: RLock) =>
+    exportAs("RLock", lock, () => rlockServant(lock), mirrorMeta(lock)),
+);
+define(Semaphore, (semaphore: Semaphore) =>
+  exportAs(
+    semaphore instanceof BoundedSemaphore ? "BoundedSemaphore" : "Semaphore",
+    semaphore,
+    () => semaphoreServant(semaphore),
+  ));
+define(
+  Event,
+  (event: Event) =>
+    exportAs("Event", event, () => eventServant(event), mirrorMeta(event)),
+);
+define(
+  Barrier,
+  (barrier: Barrier) =>
+    exportAs(
+      "Barrier",
+      barrier,
+      () => barrierServant(barrier),
+      barrier.parties,
+    ),
+);
+define(
+  Value,
+  (value: Value) =>
+    exportAs("Value", value, () => valueServant(value), {
+      typecode: value.typecode,
+      value: value.value,
+      lock: lockForm(() => value.getLock()),
+    }),
+);
+define(
+  SharedArray,
+  (array: SharedArray) =>
+    exportAs("SharedArray", array, () => arrayServant(array), {
+      typecode: array.typecode,
+      array: array.array.slice(),
+      lock: lockForm(() => array.getLock()),
+    }),
+);
+define(Condition, (condition: Condition) => {
+  throw new TypeError(
+    `Cannot send a ${condition.constructor.name} to another process: a Condition works between the threads of one process only; use an Event, a Queue or a Semaphore to signal between processes`,
+  );
+});
+
+function mirrorMeta(object: object): number {
+  return remoteHooks.get(object)?.snapshot?.() ?? 0;
+}
+
+function lockForm(get: () => RLock): Form | null {
+  let lock: RLock;
+  try {
+    lock = get();
+  } catch {
+    return null;
+  }
+  return (lock as unknown as Exportable)[toRemote]();
+}
+
+// ---------------------------------------------------------------------------
+// The proxies in other processes
+
+/** Value and SharedArray copies in this runtime, refreshed at sync points. */
+const copies = new Set<WeakRef<Copy>>();
+
+interface Copy {
+  refresh(): Promise<void>;
+  publish(): void;
+}
+
+async function refreshCopies(): Promise<void> {
+  const live: Copy[] = [];
+  for (const ref of copies) {
+    const copy = ref.deref();
+    if (copy) live.push(copy);
+    else copies.delete(ref);
+  }
+  await Promise.all(live.map((copy) => copy.refresh().catch(() => {})));
+}
+
+function publishCopies(): void {
+  for (const ref of copies) ref.deref()?.publish();
+}
+
+/** Builds a proxy: an object of `Class` whose own members do the work. */
+function proxy<T extends object>(
+  Class: { prototype: T },
+  id: string,
+  members: Record<string, unknown>,
+  getters: Record<string, () => unknown> = {},
+): T {
+  const self = Object.create(Class.prototype) as T;
+  for (const [name, value] of Object.entries(members)) {
+    Object.defineProperty(self, name, {
+      value,
+      configurable: true,
+      writable: true,
+    });
+  }
+  for (const [name, get] of Object.entries(getters)) {
+    Object.defineProperty(self, name, { get, configurable: true });
+  }
+  Object.defineProperty(self, toShared, { value: () => null });
+  broker().adopt(self, id);
+  return self;
+}
+
+const request = (
+  id: string,
+  op: string,
+  args: unknown[],
+  signal?: AbortSignal,
+) => broker().request(id, op, args, signal);
+
+/**
+ * A mirror of state the owner holds (a lock's held flag, an event's flag):
+ * a watch request is always pending, answered when the state changes. The
+ * pending watch does not keep the process alive.
+ */
+function mirror(
+  id: string,
+  initial: number,
+): { get(): number; set(value: number): void } {
+  let state = initial;
+  let watching = false;
+  const start = () => {
+    if (watching) return;
+    watching = true;
+    const loop = (known: number) => {
+      broker().request(id, "watch", [known], undefined, undefined, false).then(
+        (value) => {
+          state = value as number;
+          loop(state);
+        },
+        () => {
+          watching = false;
+        },
+      );
+    };
+    loop(state);
+  };
+  return {
+    get() {
+      start();
+      return state;
+    },
+    set(value) {
+      state = value;
+    },
+  };
+}
+
+function notAcross(what: string, instead: string): never {
+  throw new Error(
+    `Cannot call ${what} on an object shared from another process: ${instead}`,
+  );
+}
+
+function lockProxy<T extends Lock | RLock>(
+  Class: { prototype: T },
+  id: string,
+  meta: unknown,
+): T {
+  const held = mirror(id, meta as number);
+  let abandoned = false;
+  const parse = syncHelpers.parseWait!;
+  return proxy(Class, id, {
+    async acquire(options?: number | AcquireOptions): Promise<boolean> {
+      const { timeout, signal, blocking } = parse(
+        options,
+        "acquire the lock",
+        true,
+      );
+      signal?.throwIfAborted();
+      const [ok, wasAbandoned] = await request(id, "acquire", [{
+        timeout: timeout === Infinity ? undefined : timeout,
+        blocking,
+      }], signal) as [boolean, boolean];
+      if (ok) {
+        abandoned = wasAbandoned;
+        held.set(1);
+        await refreshCopies();
+      }
+      return ok;
+    },
+    tryAcquire(): boolean {
+      return notAcross(
+        "tryAcquire()",
+        "use `await lock.acquire({ blocking: false })`",
+      );
+    },
+    release(): void {
+      publishCopies();
+      request(id, "release", []).catch((error) => {
+        queueMicrotask(() => {
+          throw error;
+        });
+      });
+    },
+    locked(): boolean {
+      return held.get() !== 0;
+    },
+  }, { abandoned: () => abandoned });
+}
+
+function semaphoreProxy<T extends Semaphore>(
+  Class: { prototype: T },
+  id: string,
+): T {
+  const parse = syncHelpers.parseWait!;
+  return proxy(Class, id, {
+    async acquire(options?: number | AcquireOptions): Promise<boolean> {
+      const { timeout, signal, blocking } = parse(
+        options,
+        "acquire the semaphore",
+        true,
+      );
+      signal?.throwIfAborted();
+      const [ok] = await request(id, "acquire", [{
+        timeout: timeout === Infinity ? undefined : timeout,
+        blocking,
+      }], signal) as [boolean];
+      if (ok) await refreshCopies();
+      return ok;
+    },
+    tryAcquire(): boolean {
+      return notAcross(
+        "tryAcquire()",
+        "use `await semaphore.acquire({ blocking: false })`",
+      );
+    },
+    release(n = 1): void {
+      if (typeof n !== "number" || !Number.isInteger(n) || n < 1) {
+        throw new RangeError(
+          `Cannot release the semaphore: expected n to be an integer >= 1, received ${n}`,
+        );
+      }
+      publishCopies();
+      request(id, "release", [n]).catch((error) => {
+        queueMicrotask(() => {
+          throw error;
+        });
+      });
+    },
+    getValue(): number {
+      return notAcross(
+        "getValue()",
+        "the count lives in the process that created the semaphore",
+      );
+    },
+  });
+}
+
+registerRemote("Lock", (id, meta) => lockProxy(Lock, id, meta));
+registerRemote("RLock", (id, meta) => lockProxy(RLock, id, meta));
+registerRemote("Semaphore", (id) => semaphoreProxy(Semaphore, id));
+registerRemote(
+  "BoundedSemaphore",
+  (id) => semaphoreProxy(BoundedSemaphore, id),
+);
+
+registerRemote("Event", (id, meta) => {
+  const flag = mirror(id, meta as number);
+  const parse = syncHelpers.parseWait!;
+  return proxy(Event, id, {
+    isSet(): boolean {
+      return flag.get() === 1;
+    },
+    set(): void {
+      flag.set(1);
+      publishCopies();
+      broker().post(id, "set", []);
+    },
+    clear(): void {
+      flag.set(0);
+      broker().post(id, "clear", []);
+    },
+    async wait(options?: number | WaitOptions): Promise<boolean> {
+      const { timeout, signal } = parse(options, "wait on the event");
+      signal?.throwIfAborted();
+      const ok = await request(id, "wait", [
+        timeout === Infinity ? undefined : timeout,
+      ], signal);
+      if (ok) {
+        flag.set(1);
+        await refreshCopies();
+      }
+      return ok as boolean;
+    },
+  });
+});
+
+registerRemote("Barrier", (id, meta) => {
+  const parse = syncHelpers.parseWait!;
+  return proxy(Barrier, id, {
+    async wait(options?: number | WaitOptions): Promise<number> {
+      const { timeout, signal } = parse(options, "wait at the barrier");
+      signal?.throwIfAborted();
+      publishCopies();
+      const index = await request(id, "wait", [
+        timeout === Infinity ? undefined : timeout,
+      ], signal);
+      await refreshCopies();
+      return index as number;
+    },
+    abort(): void {
+      broker().post(id, "abort", []);
+    },
+    reset(): void {
+      broker().post(id, "reset", []);
+    },
+  }, {
+    parties: () => meta as number,
+    nWaiting: () =>
+      notAcross("nWaiting", "it lives in the process that created the barrier"),
+    broken: () =>
+      notAcross("broken", "it lives in the process that created the barrier"),
+  });
+});
+
+interface ValueMeta {
+  typecode: Typecode;
+  value: never;
+  lock: Form | null;
+}
+
+registerRemote("Value", (id, meta, link) => {
+  const { typecode, value, lock } = meta as ValueMeta;
+  // This process's copy: a Value of its own, without a lock.
+  const copy = new Value(typecode, value, { lock: false });
+  const remoteLock = lock ? broker().revive(lock, link) as RLock : null;
+  const self = proxy(Value, id, {
+    getLock(): RLock {
+      if (!remoteLock) {
+        throw new Error(
+          "Cannot get the lock of a Value created with lock: false",
+        );
+      }
+      return remoteLock;
+    },
+  }, { typecode: () => typecode });
+  Object.defineProperty(self, "value", {
+    get: () => copy.value,
+    set: (next: never) => {
+      copy.value = next;
+      broker().post(id, "set", [copy.value]);
+    },
+    configurable: true,
+  });
+  const entry: Copy = {
+    async refresh() {
+      copy.value = await request(id, "get", []) as never;
+    },
+    publish() {},
+  };
+  copies.add(new WeakRef(entry));
+  (self as unknown as Record<symbol, unknown>)[COPY] = entry;
+  return self;
+});
+
+interface ArrayMeta {
+  typecode: Typecode;
+  array: ArrayLike<number> & Iterable<never>;
+  lock: Form | null;
+}
+
+const COPY = Symbol("copy");
+
+registerRemote("SharedArray", (id, meta, link) => {
+  const { typecode, array, lock } = meta as ArrayMeta;
+  const copy = new SharedArray(typecode, [...array], { lock: false });
+  const remoteLock = lock ? broker().revive(lock, link) as RLock : null;
+  // What the owner had at the last refresh or write: a change to `array`
+  // since then is written back at the next release.
+  let seen = copy.array.slice();
+  const self = proxy(SharedArray, id, {
+    getLock(): RLock {
+      if (!remoteLock) {
+        throw new Error(
+          "Cannot get the lock of a SharedArray created with lock: false",
+        );
+      }
+      return remoteLock;
+    },
+    get(index: number) {
+      return copy.get(index);
+    },
+    set(index: number, value: never) {
+      copy.set(index, value);
+      seen[index] = copy.array[index] as never;
+      broker().post(id, "set", [index, copy.get(index)]);
+    },
+  }, {
+    typecode: () => typecode,
+    array: () => copy.array,
+    length: () => copy.length,
+  });
+  const entry: Copy = {
+    async refresh() {
+      const fresh = await request(id, "get", []) as ArrayLike<number>;
+      copy.array.set(fresh as never, 0);
+      seen = copy.array.slice();
+    },
+    publish() {
+      const now = copy.array;
+      for (let i = 0; i < now.length; i++) {
+        if (now[i] !== seen[i]) {
+          seen = now.slice();
+          broker().post(id, "write", [now.slice()]);
+          return;
+        }
+      }
+    },
+  };
+  copies.add(new WeakRef(entry));
+  (self as unknown as Record<symbol, unknown>)[COPY] = entry;
+  return self;
+});
+
+/** Writes back changed copies; the child runtime calls it before exit. */
+export function publishAll(): void {
+  publishCopies();
+}
