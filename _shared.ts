@@ -196,6 +196,13 @@ function encodeError(
   };
 }
 
+const errorClasses = new Map<string, { prototype: Error }>();
+
+/** Makes errors of `Class` come back from other processes as instances of it. */
+export function registerError(Class: { name: string; prototype: Error }): void {
+  errorClasses.set(Class.name, Class);
+}
+
 const BUILTIN_ERRORS: Record<string, ErrorConstructor> = {
   Error,
   TypeError,
@@ -217,7 +224,20 @@ function decodeError(
 ): Error {
   let error: Error;
   const builtin = BUILTIN_ERRORS[record.className];
-  if (builtin && record.name === record.className) {
+  const known = errorClasses.get(record.className);
+  if (known) {
+    // The package's own errors come back as instances of their class.
+    error = Object.create(known.prototype);
+    for (
+      const [key, value] of [["message", record.message], ["name", record.name]]
+    ) {
+      Object.defineProperty(error, key, {
+        value,
+        writable: true,
+        configurable: true,
+      });
+    }
+  } else if (builtin && record.name === record.className) {
     error = new builtin(record.message);
   } else if (record.className === "DOMException") {
     error = new DOMException(record.message, record.name);
@@ -341,3 +361,24 @@ export function findShareable(
 codec.pack = (value, link) =>
   encodeShared(value, { sameProcess: link.sameProcess });
 codec.unpack = (value, link) => decodeShared(value, () => link);
+
+/**
+ * A copy of `value` as another thread would receive it: what a queue or a
+ * pipe holds, so that later changes by the sender do not show (as Python's
+ * queues pickle). Shared objects stay shared.
+ *
+ * @throws {DOMException} A `DataCloneError` if it cannot be copied.
+ */
+export function copyValue<T>(value: T): T {
+  const type = typeof value;
+  // Primitives are copies already; functions and symbols fail below.
+  if (
+    value === null ||
+    (type !== "object" && type !== "function" && type !== "symbol")
+  ) {
+    return value;
+  }
+  return decodeShared(
+    structuredClone(encodeShared(value, { sameProcess: true })),
+  ) as T;
+}

@@ -257,3 +257,4 @@ export function resolveModule(module: unknown, stack: string): string {
   }
   return new URL(text, caller).href;
 }
+

@@ -35,7 +35,7 @@ import {
 import { checkBoolean, waitOptions } from "./_common.ts";
 import type { WaitOptions } from "./sync.ts";
 import { Mailbox } from "./_mailbox.ts";
-import { toRemote } from "./_shared.ts";
+import { copyValue, registerError, toRemote } from "./_shared.ts";
 import { describe } from "./_target.ts";
 
 export { BrokenPipeError };
@@ -85,7 +85,10 @@ class PipeState {
         if (this.closed[peer]) {
           throw new BrokenPipeError("Cannot send: the other end is closed");
         }
-        this.inbox[peer].tryPut(args[0] as Entry);
+        // From another process it is a copy already; from here, copy it.
+        this.inbox[peer].tryPut(
+          call.link === null ? copyValue(args[0] as Entry) : args[0] as Entry,
+        );
         return;
       case "recv": {
         if (this.closed[end]) throw closedError("receive");
@@ -407,3 +410,6 @@ registerRemote("Connection", (id, meta) => {
     reviving = null;
   }
 });
+
+registerError(EOFError);
+registerError(BrokenPipeError);

@@ -35,7 +35,7 @@ import {
   poolWorker,
   type WorkerSetup,
 } from "./_pool_worker.ts";
-import { toRemote } from "./_shared.ts";
+import { registerError, toRemote } from "./_shared.ts";
 import { runtime, type TargetRef } from "./_state.ts";
 import { describe, describeFunction, inferModules } from "./_target.ts";
 import { type ChildPermissions, Process } from "./process.ts";
@@ -1296,3 +1296,5 @@ export class ThreadPool extends BasePool {
     void (unit as Thread).terminate();
   }
 }
+
+registerError(BrokenWorkerError);

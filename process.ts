@@ -28,7 +28,7 @@ import {
   preloadCodec,
   preparePayload,
 } from "./_codec.ts";
-import { encodeShared } from "./_shared.ts";
+import { encodeShared, registerError } from "./_shared.ts";
 import "./_remote_sync.ts";
 import { broker } from "./_broker.ts";
 import { channelOption, ProcessLink } from "./_channel.ts";
@@ -964,3 +964,5 @@ function checkCwd(cwd: unknown): string | URL | undefined {
     }`,
   );
 }
+
+registerError(TargetNotFoundError);

@@ -35,7 +35,7 @@ import { broker, type Call, registerRemote } from "./_broker.ts";
 import { waitOptions } from "./_common.ts";
 import type { WaitOptions } from "./sync.ts";
 import { Mailbox } from "./_mailbox.ts";
-import { toRemote } from "./_shared.ts";
+import { copyValue, registerError, toRemote } from "./_shared.ts";
 import { describe } from "./_target.ts";
 
 /**
@@ -99,7 +99,11 @@ class QueueState {
   }
 
   handle(op: string, args: unknown[], call: Call): unknown {
-    const [item, timeout] = args as [unknown, number | undefined];
+    const [received, timeout] = args as [unknown, number | undefined];
+    // From another process it is a copy already; from here, copy it now.
+    const item = (op === "put" || op === "putNowait") && call.link === null
+      ? copyValue(received)
+      : received;
     switch (op) {
       case "put":
         return this.items.put(
@@ -475,3 +479,6 @@ function revive<Q>(make: () => Q) {
 registerRemote("Queue", revive(() => new Queue()));
 registerRemote("JoinableQueue", revive(() => new JoinableQueue()));
 registerRemote("SimpleQueue", revive(() => new SimpleQueue()));
+
+registerError(Full);
+registerError(Empty);

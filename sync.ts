@@ -41,7 +41,7 @@
 
 import { MAX_TIMER, waitOptions } from "./_common.ts";
 import { getIdent } from "./_ident.ts";
-import { registerShareable, toShared } from "./_shared.ts";
+import { registerError, registerShareable, toShared } from "./_shared.ts";
 import { remoteHooks, syncHelpers } from "./_sync_internals.ts";
 import { describe } from "./_target.ts";
 
@@ -2588,3 +2588,5 @@ registerShareable<SharedArrayState>(
   "SharedArray",
   (state) => revive(state, () => new SharedArray(state.typecode, 0)),
 );
+
+registerError(BrokenBarrierError);

@@ -10,6 +10,7 @@ import {
 } from "@std/assert";
 import {
   activeCount,
+  Condition,
   currentThread,
   enumerate,
   Event,
@@ -291,14 +292,15 @@ Deno.test({
       "Cannot send the args",
     );
     assertThrows(() => mainThread().start(), Error, "already running");
+    // A Lock crosses to a process through its owner; a Condition cannot.
     const p = new Process({
       target: nap,
-      args: [new Lock()] as unknown as [number],
+      args: [new Condition()] as unknown as [number],
     });
     assertThrows(
       () => p.start(),
       TypeError,
-      "holds a Lock, which shares memory only between threads",
+      "between the threads of one process",
     );
     assertStrictEquals(p.pid, null);
     assertEquals(enumerate(), [mainThread()]);
@@ -354,9 +356,15 @@ Deno.test({
     );
     const p = new Process({
       target: nap,
-      args: [new Map([["lock", lock]])] as unknown as [number],
+      args: [new Map([["condition", new Condition(lock)]])] as unknown as [
+        number,
+      ],
     });
-    assertThrows(() => p.start(), TypeError, "holds a Lock");
+    assertThrows(
+      () => p.start(),
+      TypeError,
+      "between the threads of one process",
+    );
   },
 });
 
