@@ -1,0 +1,128 @@
+// Copyright 2026 the @parallel/multiprocessing authors. MIT license.
+import { assertEquals, assertRejects, assertThrows } from "@std/assert";
+import {
+  BrokenPipeError,
+  type Connection,
+  EOFError,
+  Pipe,
+  Process,
+  Thread,
+} from "../mod.ts";
+import {
+  CHANNEL_TARGETS,
+  pipeEcho,
+  reverseBytes,
+  sendAndClose,
+} from "./fixtures/channel_targets.ts";
+
+const PERMISSIONS = { run: true, read: true } as const;
+
+Deno.test({
+  name: "Pipe talks both ways with a child process and with a thread",
+  permissions: PERMISSIONS,
+  async fn(t) {
+    for (const kind of ["process", "thread"] as const) {
+      await t.step(kind, async () => {
+        const [here, there] = Pipe<unknown>();
+        const options = {
+          target: pipeEcho,
+          args: [there] as [Connection<unknown>],
+          module: CHANNEL_TARGETS,
+        };
+        const unit = kind === "process"
+          ? new Process(options)
+          : new Thread(options);
+        unit.start();
+        for (const value of [1, "two", { three: [3n] }, new Set([4])]) {
+          await here.send(value);
+          assertEquals(await here.recv(), value);
+        }
+        here.close();
+        // The child's recv() sees EOF and its loop ends.
+        await unit.join();
+        assertEquals(unit.exitCode, 0);
+      });
+    }
+  },
+});
+
+Deno.test({
+  name: "Pipe ends see EOFError once the other end is closed and drained",
+  permissions: PERMISSIONS,
+  async fn() {
+    const [reader, writer] = Pipe<number>(false);
+    const child = new Process({
+      target: sendAndClose,
+      args: [writer as Connection<unknown>, [1, 2, 3]],
+      module: CHANNEL_TARGETS,
+    });
+    child.start();
+    assertEquals(await reader.recv(), 1);
+    assertEquals(await reader.recv(), 2);
+    assertEquals(await reader.recv(), 3);
+    await assertRejects(() => reader.recv(), EOFError);
+    // poll() says recv() would not wait: it throws at once.
+    assertEquals(await reader.poll(), true);
+    await child.join();
+  },
+});
+
+Deno.test({
+  name: "Pipe.poll() waits up to its timeout for something to receive",
+  permissions: {},
+  async fn() {
+    const [a, b] = Pipe<string>();
+    assertEquals(await a.poll(), false);
+    assertEquals(await a.poll(20), false);
+    const polled = a.poll(null);
+    await b.send("now");
+    assertEquals(await polled, true);
+    assertEquals(await a.recv(), "now");
+    await assertRejects(() => a.recv({ timeout: 10 }), DOMException, "10 ms");
+  },
+});
+
+Deno.test({
+  name: "Pipe sends bytes as bytes, with offset and size, both ways",
+  permissions: PERMISSIONS,
+  async fn() {
+    const [here, there] = Pipe();
+    const child = new Process({
+      target: reverseBytes,
+      args: [there],
+      module: CHANNEL_TARGETS,
+    });
+    child.start();
+    await here.sendBytes(new Uint8Array([9, 1, 2, 3, 9]), 1, 3);
+    assertEquals(await here.recvBytes(), new Uint8Array([3, 2, 1]));
+    await child.join();
+    await here.sendBytes(new Uint8Array(10));
+    await assertRejects(() => there.recvBytes(4), RangeError, "maxlength 4");
+    await here.send("not bytes");
+    await assertRejects(() => there.recvBytes(), TypeError, "send()");
+  },
+});
+
+Deno.test({
+  name: "Pipe misuse gives clear errors",
+  permissions: {},
+  async fn() {
+    const [reader, writer] = Pipe(false);
+    await assertRejects(() => reader.send(1), Error, "read-only");
+    await assertRejects(() => writer.recv(), Error, "write-only");
+    await assertRejects(
+      () => writer.sendBytes(new Uint8Array(4), 2, 5),
+      RangeError,
+      "outside a buffer of 4 bytes",
+    );
+    await assertRejects(
+      () => writer.sendBytes("text" as unknown as Uint8Array),
+      TypeError,
+      "expected a Uint8Array",
+    );
+    reader.close();
+    await assertRejects(() => writer.send(1), BrokenPipeError);
+    await assertRejects(() => reader.recv(), Error, "closed");
+    assertThrows(() => Pipe(1 as unknown as boolean), TypeError, "boolean");
+  },
+});
