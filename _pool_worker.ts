@@ -98,33 +98,73 @@ export async function poolWorker(
       }
     }
     const fn = fns.get(key);
-    for (let i = 0; i < list.length; i++) {
-      let ok = true;
-      let value: unknown;
-      try {
-        if (fn instanceof Error || fn === undefined) {
-          throw fn ??
-            new Error("Cannot run the task: its function never arrived");
-        }
-        value = star ? await fn(...list[i] as unknown[]) : await fn(list[i]);
-      } catch (error) {
-        [ok, value] = [false, error];
-      }
-      try {
-        feed.post("result", [setup.id, chunkId, i, ok, value]);
-      } catch (error) {
-        feed.post("result", [
-          setup.id,
-          chunkId,
-          i,
-          false,
-          new TypeError(
-            `Cannot send the ${ok ? "result" : "error"} of the task back: ${
-              (error as Error).message
-            }`,
-          ),
-        ]);
-      }
+    const report = (i: number, ok: boolean, value: unknown) =>
+      post(feed, [setup.id, chunkId, i, ok, value]);
+    if (fn instanceof Error || fn === undefined) {
+      const error = fn ??
+        new Error("Cannot run the task: its function never arrived");
+      for (let i = 0; i < list.length; i++) report(i, false, error);
+      continue;
     }
+    let i = 0;
+    while (i < list.length) {
+      // Synchronous tasks run in a plain loop; a promise is awaited here.
+      const pending = runSync(fn, list, star, i, report);
+      if (!pending) break;
+      i = pending.index;
+      try {
+        report(i, true, await pending.promise);
+      } catch (error) {
+        report(i, false, error);
+      }
+      i++;
+    }
+  }
+}
+
+/**
+ * Runs tasks from `from` on, reporting each, until one returns a promise.
+ * The call goes through `Reflect.apply`, which V8 does not inline: a task
+ * inlined into this loop ran in Maglev's code for it, 5-8x slower than the
+ * same task called on its own (seen with V8 15.0 in Deno 2.9).
+ */
+function runSync(
+  fn: Fn,
+  list: unknown[],
+  star: boolean,
+  from: number,
+  report: (i: number, ok: boolean, value: unknown) => void,
+): { index: number; promise: Promise<unknown> } | null {
+  for (let i = from; i < list.length; i++) {
+    let value: unknown;
+    try {
+      value = Reflect.apply(
+        fn,
+        undefined,
+        star ? list[i] as unknown[] : [list[i]],
+      );
+    } catch (error) {
+      report(i, false, error);
+      continue;
+    }
+    if (value instanceof Promise) return { index: i, promise: value };
+    report(i, true, value);
+  }
+  return null;
+}
+
+/** Posts a result; one that cannot be cloned is reported as an error. */
+function post(feed: FeedProxy, result: unknown[]): void {
+  try {
+    feed.post("result", result);
+  } catch (error) {
+    const ok = result[3];
+    result[3] = false;
+    result[4] = new TypeError(
+      `Cannot send the ${ok ? "result" : "error"} of the task back: ${
+        (error as Error).message
+      }`,
+    );
+    feed.post("result", result);
   }
 }

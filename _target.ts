@@ -257,4 +257,3 @@ export function resolveModule(module: unknown, stack: string): string {
   }
   return new URL(text, caller).href;
 }
-
