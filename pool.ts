@@ -264,6 +264,7 @@ export class AsyncResult<T> implements PromiseLike<T> {
    * @returns A promise that resolves when the work is done or the time is up.
    */
   async wait(timeout?: number): Promise<void> {
+    checkTimeout(timeout, "wait for the result");
     await this.#within(timeout).catch(() => {});
   }
 
@@ -279,7 +280,11 @@ export class AsyncResult<T> implements PromiseLike<T> {
   }
 
   #within(timeout: number | undefined): Promise<T> {
-    checkTimeout(timeout, "wait for the result");
+    try {
+      checkTimeout(timeout, "wait for the result");
+    } catch (error) {
+      return Promise.reject(error);
+    }
     if (timeout === undefined || timeout === Infinity) return this.#promise;
     let timer: ReturnType<typeof setTimeout> | undefined;
     return Promise.race([
@@ -417,12 +422,13 @@ function checkOptions(options: unknown, action: string): MapOptions {
   return options as MapOptions;
 }
 
-async function collect<T>(
+/** The items of an iterable now, or of an async iterable later. */
+function collect<T>(
   items: Iterable<T> | AsyncIterable<T>,
   action: string,
-): Promise<T[]> {
+): T[] | Promise<T[]> {
   if (items !== null && typeof items === "object") {
-    if (Symbol.asyncIterator in items) return await Array.fromAsync(items);
+    if (Symbol.asyncIterator in items) return Array.fromAsync(items);
     if (Symbol.iterator in items) return [...items];
   }
   if (typeof items === "string") return [...items as Iterable<T>];
@@ -447,6 +453,8 @@ abstract class BasePool {
   #setup: Omit<WorkerSetup, "id">;
   #startFailures = 0;
   #exits = new Set<Promise<void>>();
+  /** Calls accepted whose async iterable is still being read. */
+  #collecting = 0;
   #what: string;
   /** The module that exports the tasks' functions, if known. */
   protected readonly module: string | undefined;
@@ -583,13 +591,12 @@ abstract class BasePool {
     // work, it waits for its current batch to end instead, so no task waits
     // behind a long one while another worker is idle.
     while (this.#queue[0]?.job.settled) this.#queue.shift();
+    const drained = this.#state === "closed" && this.#collecting === 0;
     if (slot.batches.length > 0 && this.#queue.length <= this.#slots.size) {
-      return this.#queue.length === 0 && this.#state === "closed"
-        ? ["stop"]
-        : null;
+      return this.#queue.length === 0 && drained ? ["stop"] : null;
     }
     const batch = this.#queue.shift();
-    if (!batch) return this.#state === "closed" ? ["stop"] : null;
+    if (!batch) return drained ? ["stop"] : null;
     slot.batches.push(batch);
     slot.handed++;
     if (slot.batches.length === 1) this.#arm(slot);
@@ -726,7 +733,8 @@ abstract class BasePool {
       }
     }
     const wanted = this.#state === "running" ||
-      (this.#state === "closed" && this.#queue.length > 0);
+      (this.#state === "closed" &&
+        (this.#queue.length > 0 || this.#collecting > 0));
     if (wanted && !runtime().unloading && this.#slots.size < this.#size) {
       this.#spawn();
     }
@@ -740,13 +748,14 @@ abstract class BasePool {
     options: MapOptions,
     chunksize: number,
     job: Pick<Job, "result" | "fail">,
-  ): void {
+  ): () => void {
     const full = job as Job;
     full.fn = this.#key(fn, action);
     full.star = star;
     full.timeout = options.timeout === Infinity ? undefined : options.timeout;
     full.settled = false;
     const signal = options.signal;
+    let release = () => {};
     if (signal) {
       const onAbort = () => {
         full.fail(signal.reason);
@@ -755,17 +764,7 @@ abstract class BasePool {
         }
       };
       signal.addEventListener("abort", onAbort, { once: true });
-      const fail = full.fail;
-      const result = full.result;
-      const cleanup = () => signal.removeEventListener("abort", onAbort);
-      full.fail = (error) => {
-        cleanup();
-        fail(error);
-      };
-      full.result = (index, ok, value) => {
-        result(index, ok, value);
-        if (full.settled) cleanup();
-      };
+      release = () => signal.removeEventListener("abort", onAbort);
     }
     for (let i = 0; i < tasks.length; i += chunksize) {
       this.#queue.push({
@@ -776,11 +775,33 @@ abstract class BasePool {
         done: 0,
       });
     }
-    if (this.#slots.size === 0 && this.#state === "running") {
+    if (this.#slots.size === 0 && !runtime().unloading) {
       this.#startFailures = 0;
       for (let i = 0; i < this.#size; i++) this.#spawn();
     }
     this.#dispatch();
+    return release;
+  }
+
+  /**
+   * Runs `use` on the items: at once for an iterable, once read for an
+   * async iterable. A call accepted before `close()` runs to the end.
+   */
+  #collected<T>(
+    action: string,
+    items: unknown,
+    use: (tasks: unknown[]) => T,
+  ): T | Promise<T> {
+    const collected = collect(items as Iterable<unknown>, action);
+    if (!(collected instanceof Promise)) return use(collected);
+    this.#collecting++;
+    return collected.then((tasks) => {
+      if (this.#state === "terminated") this.#checkRunning(action);
+      return use(tasks);
+    }).finally(() => {
+      this.#collecting--;
+      this.#dispatch();
+    });
   }
 
   #key(fn: unknown, action: string): number {
@@ -822,6 +843,7 @@ abstract class BasePool {
     const results = new Array<R>(tasks.length);
     let remaining = tasks.length;
     if (remaining === 0) return Promise.resolve(results);
+    let release = () => {};
     const job: Pick<Job, "result" | "fail" | "settled"> = {
       settled: false,
       result: (index, ok, value) => {
@@ -829,16 +851,18 @@ abstract class BasePool {
         results[index] = value as R;
         if (--remaining === 0) {
           job.settled = true;
+          release();
           resolve(results);
         }
       },
       fail: (error) => {
         if (job.settled) return;
         job.settled = true;
+        release();
         reject(error);
       },
     };
-    this.#submit(action, fn, tasks, star, options, chunksize, job);
+    release = this.#submit(action, fn, tasks, star, options, chunksize, job);
     return broker().whileWaiting(promise);
   }
 
@@ -856,7 +880,7 @@ abstract class BasePool {
     const checked = checkOptions(options, action);
     this.#checkRunning(action);
     checked.signal?.throwIfAborted();
-    return collect(items as Iterable<unknown>, action).then((tasks) => {
+    return Promise.resolve(this.#collected(action, items, (tasks) => {
       if (star) {
         tasks.forEach((args, i) => {
           if (!Array.isArray(args)) {
@@ -868,7 +892,6 @@ abstract class BasePool {
           }
         });
       }
-      this.#checkRunning(action);
       return this.#run<R>(
         action,
         fn,
@@ -877,7 +900,7 @@ abstract class BasePool {
         checked,
         checked.chunksize ?? this.#defaultChunksize(tasks.length),
       );
-    });
+    }));
   }
 
   /**
@@ -928,7 +951,7 @@ abstract class BasePool {
     args: A = [] as unknown as A,
     options?: AsyncOptions<R>,
   ): AsyncResult<R> {
-    return withCallbacks(this.apply(fn, args, options), options);
+    return withCallbacks(options, () => this.apply(fn, args, options));
   }
 
   /**
@@ -965,7 +988,7 @@ abstract class BasePool {
     items: Iterable<T> | AsyncIterable<T>,
     options?: AsyncOptions<R[]>,
   ): AsyncResult<R[]> {
-    return withCallbacks(this.map(fn, items, options), options);
+    return withCallbacks(options, () => this.map(fn, items, options));
   }
 
   /**
@@ -1001,7 +1024,7 @@ abstract class BasePool {
     items: Iterable<A> | AsyncIterable<A>,
     options?: AsyncOptions<R[]>,
   ): AsyncResult<R[]> {
-    return withCallbacks(this.starmap(fn, items, options), options);
+    return withCallbacks(options, () => this.starmap(fn, items, options));
   }
 
   /**
@@ -1072,11 +1095,12 @@ abstract class BasePool {
         notify();
       },
     };
-    const started = collect(items as Iterable<unknown>, action).then(
-      (tasks) => {
-        this.#checkRunning(action);
+    let release = () => {};
+    let started: Promise<void>;
+    try {
+      started = Promise.resolve(this.#collected(action, items, (tasks) => {
         total = tasks.length;
-        this.#submit(
+        release = this.#submit(
           action,
           fn,
           tasks,
@@ -1085,10 +1109,21 @@ abstract class BasePool {
           checked.chunksize ?? 1,
           job,
         );
-      },
-    );
+      }));
+    } catch (error) {
+      started = Promise.reject(error);
+    }
     started.catch(() => {});
     async function* results(): AsyncGenerator<R> {
+      try {
+        yield* drain();
+      } finally {
+        // Done, failed or abandoned: what is left of the call is dropped.
+        job.settled = true;
+        release();
+      }
+    }
+    async function* drain(): AsyncGenerator<R> {
       await started;
       while (yielded < total) {
         if (ordered && done.has(yielded)) {
@@ -1108,7 +1143,6 @@ abstract class BasePool {
           new Promise<void>((resolve) => wake = resolve),
         );
       }
-      job.settled = true;
     }
     return results();
   }
@@ -1163,17 +1197,17 @@ abstract class BasePool {
   }
 }
 
+/**
+ * Checks the callbacks, then submits the work and attaches them: a bad
+ * callback is refused before any work is sent.
+ */
 function withCallbacks<T>(
-  promise: Promise<T>,
   options: AsyncOptions<T> | undefined,
+  submit: () => Promise<T>,
 ): AsyncResult<T> {
   const { callback, errorCallback } = options ?? {};
-  for (
-    const [name, fn] of [["callback", callback], [
-      "errorCallback",
-      errorCallback,
-    ]]
-  ) {
+  const callbacks = { callback, errorCallback };
+  for (const [name, fn] of Object.entries(callbacks)) {
     if (fn !== undefined && typeof fn !== "function") {
       throw new TypeError(
         `Cannot submit the task: expected ${name} to be a function, received ${
@@ -1182,6 +1216,7 @@ function withCallbacks<T>(
       );
     }
   }
+  const promise = submit();
   promise.then(callback, errorCallback ?? (() => {}));
   return new AsyncResult(promise);
 }
