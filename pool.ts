@@ -439,8 +439,24 @@ function collect<T>(
   );
 }
 
-/** The machinery Pool and ThreadPool share; see their docs. */
-abstract class BasePool {
+/**
+ * The API {@linkcode Pool} and {@linkcode ThreadPool} share (Python's
+ * `multiprocessing.pool.Pool`); construct one of those.
+ *
+ * @example Usage
+ * ```ts ignore
+ * import { type BasePool, Pool, ThreadPool } from "@parallel/multiprocessing";
+ *
+ * export function square(x: number): number {
+ *   return x * x;
+ * }
+ *
+ * async function squares(pool: BasePool): Promise<number[]> {
+ *   return await pool.map(square, [1, 2, 3]);
+ * }
+ * ```
+ */
+export abstract class BasePool {
   #size: number;
   #state: State = "running";
   #queue: Batch[] = [];
@@ -456,16 +472,29 @@ abstract class BasePool {
   /** Calls accepted whose async iterable is still being read. */
   #collecting = 0;
   #what: string;
+  #kind: "process" | "thread";
+  #permissions: ChildPermissions | undefined;
   /** The module that exports the tasks' functions, if known. */
-  protected readonly module: string | undefined;
+  #module: string | undefined;
 
+  /**
+   * Checks the options and starts the workers: call it through
+   * `new Pool()` or `new ThreadPool()`.
+   *
+   * @param kind What the workers are.
+   * @param options The pool's options.
+   * @param stack The stack of the constructor call, to find the caller.
+   */
   constructor(
-    what: string,
-    size: number | undefined,
-    option: string,
-    options: BasePoolOptions,
+    kind: "process" | "thread",
+    options: PoolOptions | ThreadPoolOptions,
     stack: string,
   ) {
+    this.#kind = kind;
+    const what = kind === "process" ? "pool" : "thread pool";
+    const [option, size] = kind === "process"
+      ? ["processes", (options as PoolOptions | undefined)?.processes]
+      : ["threads", (options as ThreadPoolOptions | undefined)?.threads];
     this.#what = what;
     const action = `create ${what}`;
     if (typeof options !== "object" || options === null) {
@@ -499,30 +528,47 @@ abstract class BasePool {
         }`,
       );
     }
-    this.module = module === undefined
+    this.#module = module === undefined
       ? inferModules(stack, null)[0]
       : new URL(String(module), inferModules(stack, null)[0]).href;
     this.#setup = {
-      modules: this.module ? [this.module, POOL_WORKER_URL] : [POOL_WORKER_URL],
+      modules: this.#module
+        ? [this.#module, POOL_WORKER_URL]
+        : [POOL_WORKER_URL],
       initializer: initializer === undefined
         ? null
         : describeFunction(initializer),
       initargs,
     };
-  }
-
-  /** Starts the workers; called by the subclass once it is set up. */
-  protected startWorkers(): void {
+    this.#permissions = kind === "process"
+      ? (options as PoolOptions).permissions
+      : undefined;
     for (let i = 0; i < this.#size; i++) this.#spawn();
   }
 
   /** Makes one worker running `poolWorker(feed, setup)`. */
-  protected abstract makeUnit(
-    args: [unknown, WorkerSetup],
-    number: number,
-  ): Unit;
+  #makeUnit(args: [unknown, WorkerSetup], number: number): Unit {
+    const common = {
+      target: poolWorker as (...args: unknown[]) => unknown,
+      args,
+      daemon: true,
+      ...(this.#module ? { module: this.#module } : {}),
+      [EXTRA_MODULES]: [POOL_WORKER_URL],
+    };
+    return this.#kind === "process"
+      ? new Process({
+        ...common,
+        name: `PoolWorker-${number}`,
+        permissions: this.#permissions,
+      } as never)
+      : new Thread({ ...common, name: `ThreadPoolWorker-${number}` } as never);
+  }
+
   /** Kills a worker now. */
-  protected abstract killUnit(unit: Unit): void;
+  #killUnit(unit: Unit): void {
+    if (unit instanceof Process) unit.kill();
+    else void (unit as Thread).terminate();
+  }
 
   /** How many workers the pool keeps. */
   get size(): number {
@@ -662,12 +708,12 @@ abstract class BasePool {
     if (slot.doomed) return;
     slot.doomed = true;
     clearTimeout(slot.timer);
-    this.killUnit(slot.unit);
+    this.#killUnit(slot.unit);
   }
 
   #spawn(): void {
     const id = this.#nextSlot++;
-    const unit = this.makeUnit([this.#feed, { id, ...this.#setup }], id);
+    const unit = this.#makeUnit([this.#feed, { id, ...this.#setup }], id);
     const slot: Slot = {
       id,
       unit,
@@ -1241,8 +1287,6 @@ function withCallbacks<T>(
  * ```
  */
 export class Pool extends BasePool {
-  #permissions: ChildPermissions | undefined;
-
   /**
    * Creates the pool and starts its workers.
    *
@@ -1251,31 +1295,7 @@ export class Pool extends BasePool {
    * @throws {RangeError} If a count is below 1.
    */
   constructor(options: PoolOptions = {}) {
-    super(
-      "pool",
-      options?.processes,
-      "processes",
-      options,
-      new Error().stack ?? "",
-    );
-    this.#permissions = options.permissions;
-    this.startWorkers();
-  }
-
-  protected makeUnit(args: [unknown, WorkerSetup], number: number): Unit {
-    return new Process({
-      target: poolWorker as (...args: unknown[]) => unknown,
-      args,
-      name: `PoolWorker-${number}`,
-      daemon: true,
-      permissions: this.#permissions,
-      ...(this.module ? { module: this.module } : {}),
-      [EXTRA_MODULES]: [POOL_WORKER_URL],
-    } as never);
-  }
-
-  protected killUnit(unit: Unit): void {
-    (unit as Process).kill();
+    super("process", options, new Error().stack ?? "");
   }
 }
 
@@ -1306,29 +1326,7 @@ export class ThreadPool extends BasePool {
    * @throws {RangeError} If a count is below 1.
    */
   constructor(options: ThreadPoolOptions = {}) {
-    super(
-      "thread pool",
-      options?.threads,
-      "threads",
-      options,
-      new Error().stack ?? "",
-    );
-    this.startWorkers();
-  }
-
-  protected makeUnit(args: [unknown, WorkerSetup], number: number): Unit {
-    return new Thread({
-      target: poolWorker as (...args: unknown[]) => unknown,
-      args,
-      name: `ThreadPoolWorker-${number}`,
-      daemon: true,
-      ...(this.module ? { module: this.module } : {}),
-      [EXTRA_MODULES]: [POOL_WORKER_URL],
-    } as never);
-  }
-
-  protected killUnit(unit: Unit): void {
-    void (unit as Thread).terminate();
+    super("thread", options, new Error().stack ?? "");
   }
 }
 

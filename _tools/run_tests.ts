@@ -12,6 +12,9 @@ const PUBLIC = [
   "process.ts",
   "thread.ts",
   "sync.ts",
+  "queue.ts",
+  "pipe.ts",
+  "pool.ts",
   "redis_process.ts",
 ];
 const PROBE = "https://jsr.io/@std/assert/meta.json";

@@ -93,6 +93,33 @@ const EXPECTED: Record<string, string[] | ((lines: string[]) => void)> = {
     assertEquals(lines[0], "total: 80000");
     assertMatch(lines[1], /^time: \d+ ms$/);
   },
+  queue: [
+    "Producer put 20 numbers",
+    "consumers took 20 numbers, each exactly once: true",
+  ],
+  pipe: [
+    "child got ping 0",
+    "parent got pong 0",
+    "child got ping 1",
+    "parent got pong 1",
+    "child got ping 2",
+    "parent got pong 2",
+    "child saw the parent close its end",
+  ],
+  // Only the shape and the results: speed-ups depend on the machine.
+  pool_map: (lines) => {
+    assertEquals(lines.length, 3);
+    assertMatch(lines[0], /^plain loop: \d+ ms$/);
+    assertMatch(
+      lines[1],
+      /^Pool\(\d+\)\.map: \d+ ms, speed-up \d+\.\d\dx, same results: true$/,
+    );
+    assertMatch(
+      lines[2],
+      /^ThreadPool\(\d+\)\.map: \d+ ms, speed-up \d+\.\d\dx, same results: true$/,
+    );
+  },
+  process_lock: ["counter: 4000 (expected 4000)"],
   permissions: [
     "inherit: may start programs",
     "none: NotCapable",
