@@ -14,6 +14,9 @@ import type { Namespace } from "./_target.ts";
 import { publishAll } from "./_remote_sync.ts";
 import { decodeShared } from "./_shared.ts";
 import "./process.ts";
+// Whatever the child's modules import, it can rebuild queues and pipes.
+import "./pipe.ts";
+import "./queue.ts";
 
 /** How often the child checks that its parent is alive, in ms. */
 const ORPHAN_CHECK_INTERVAL = 200;

@@ -13,6 +13,9 @@ import { adoptIdent } from "./_ident.ts";
 import { runtime, runWithHooks, type ThreadHeader } from "./_state.ts";
 import type { Namespace } from "./_target.ts";
 import { activeChildren } from "./process.ts";
+// Whatever the child's modules import, it can rebuild queues and pipes.
+import "./pipe.ts";
+import "./queue.ts";
 import { currentThread, enumerate, type Thread } from "./thread.ts";
 
 const header = workerData as ThreadHeader & { port: unknown };

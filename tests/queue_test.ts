@@ -12,11 +12,13 @@ import {
   Event,
   Full,
   JoinableQueue,
+  Pipe,
   Process,
   Queue,
   SimpleQueue,
   Thread,
 } from "../mod.ts";
+import { forward, TYPE_ONLY_TARGETS } from "./fixtures/type_only_targets.ts";
 import {
   blockOnGet,
   CHANNEL_TARGETS,
@@ -318,5 +320,25 @@ Deno.test({
     await child.join();
     await assertRejects(() => orphan.put(1), BrokenPipeError, "gone");
     await assertRejects(() => orphan.get(), BrokenPipeError, "gone");
+  },
+});
+
+Deno.test({
+  name:
+    "A child whose module imports only their types still gets a queue and a pipe",
+  permissions: PERMISSIONS,
+  async fn() {
+    const [here, there] = Pipe<number>();
+    const queue = new Queue<number>();
+    const child = new Process({
+      target: forward,
+      args: [there, queue],
+      module: TYPE_ONLY_TARGETS,
+    });
+    child.start();
+    await here.send(41);
+    assertEquals(await queue.get(), 42);
+    await child.join();
+    assertEquals(child.exitCode, 0);
   },
 });
