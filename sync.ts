@@ -15,6 +15,13 @@
  * rather than an error, except for {@linkcode Barrier.wait} and the `hold()`
  * methods.
  *
+ * Passed to a `Process`, every object but a `Condition` is served by the
+ * process that created it: the child gets an object of the same class that
+ * asks the owner (see ARCHITECTURE.md). There, `tryAcquire()`, `getValue()`,
+ * `Barrier.nWaiting` and `Barrier.broken` are not available, and a `Value`
+ * or `SharedArray` is a copy brought up to date each time the child acquires
+ * a lock or semaphore.
+ *
  * @example Guard a shared counter with a lock
  * ```ts
  * import { Lock, Value } from "@parallel/multiprocessing/sync";
