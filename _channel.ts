@@ -22,7 +22,7 @@ export type Message = unknown[];
 
 /** Bytes waiting to be written above which senders are asked to wait. */
 const HIGH_WATER = 1 << 20;
-const READ_SIZE = 1 << 16;
+const READ_SIZE = 1 << 18;
 
 interface Core {
   read(rid: number, buffer: Uint8Array): Promise<number>;
@@ -167,54 +167,78 @@ export abstract class Link {
   }
 }
 
-/** Splits a byte stream into frames. */
+/**
+ * Splits a byte stream into frames, in linear time: a frame that arrives in
+ * one chunk is handed over in place (the handler deserializes it at once,
+ * before the chunk's memory is reused); a longer one is gathered into a
+ * buffer of its exact size.
+ */
 class FrameReader {
-  #buffer = new Uint8Array(0);
+  #head = new Uint8Array(4);
+  #headFilled = 0;
+  #body: Uint8Array | null = null;
+  #bodyFilled = 0;
 
   push(chunk: Uint8Array, each: (frame: Uint8Array) => void): void {
-    let buffer = this.#buffer.length === 0
-      ? chunk
-      : concat(this.#buffer, chunk);
-    while (buffer.length >= 4) {
-      const length = new DataView(buffer.buffer, buffer.byteOffset, 4)
-        .getUint32(0, true);
-      if (buffer.length < 4 + length) break;
-      each(buffer.subarray(4, 4 + length));
-      buffer = buffer.subarray(4 + length);
+    let offset = 0;
+    while (offset < chunk.length) {
+      if (this.#body) {
+        const take = Math.min(
+          this.#body.length - this.#bodyFilled,
+          chunk.length - offset,
+        );
+        this.#body.set(chunk.subarray(offset, offset + take), this.#bodyFilled);
+        this.#bodyFilled += take;
+        offset += take;
+        if (this.#bodyFilled === this.#body.length) {
+          const body = this.#body;
+          this.#body = null;
+          each(body);
+        }
+        continue;
+      }
+      const take = Math.min(4 - this.#headFilled, chunk.length - offset);
+      this.#head.set(chunk.subarray(offset, offset + take), this.#headFilled);
+      this.#headFilled += take;
+      offset += take;
+      if (this.#headFilled < 4) break;
+      this.#headFilled = 0;
+      const length = new DataView(this.#head.buffer).getUint32(0, true);
+      if (chunk.length - offset >= length) {
+        each(chunk.subarray(offset, offset + length));
+        offset += length;
+      } else {
+        this.#body = new Uint8Array(length);
+        this.#bodyFilled = 0;
+      }
     }
-    // Keep a copy: the chunk's memory is reused by the next read.
-    this.#buffer = buffer.slice();
   }
 }
 
-function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
-  const out = new Uint8Array(a.length + b.length);
-  out.set(a);
-  out.set(b, a.length);
-  return out;
-}
+/** Frames up to this size are joined into one write; larger go as they are. */
+const JOIN_LIMIT = 1 << 16;
 
 /** One message as a frame: its length, then its V8 serialization. */
-function frame(message: Message): Uint8Array {
+function frame(message: Message): Uint8Array[] {
   const body = v8().serialize(message);
-  const out = new Uint8Array(4 + body.length);
-  new DataView(out.buffer).setUint32(0, body.length, true);
-  out.set(body, 4);
-  return out;
+  const head = new Uint8Array(4);
+  new DataView(head.buffer).setUint32(0, body.length, true);
+  return [head, body];
 }
 
-/** The frames of a batch, as one write. */
-function join(frames: unknown[]): Uint8Array {
-  if (frames.length === 1) return frames[0] as Uint8Array;
+/** The frames of a batch as few writes: small ones joined, large ones not. */
+function join(frames: unknown[]): Uint8Array[] {
+  const parts = (frames as Uint8Array[][]).flat();
   let length = 0;
-  for (const bytes of frames as Uint8Array[]) length += bytes.length;
+  for (const part of parts) length += part.length;
+  if (length > JOIN_LIMIT) return parts;
   const out = new Uint8Array(length);
   let offset = 0;
-  for (const bytes of frames as Uint8Array[]) {
-    out.set(bytes, offset);
-    offset += bytes.length;
+  for (const part of parts) {
+    out.set(part, offset);
+    offset += part.length;
   }
-  return out;
+  return [out];
 }
 
 function unframe(bytes: Uint8Array): Message {
@@ -262,20 +286,24 @@ export class ProcessLink extends Link {
     this.close();
   }
 
-  protected encode(message: Message): Uint8Array {
+  protected encode(message: Message): Uint8Array[] {
     return frame(message);
   }
 
   protected write(batch: unknown[]): void {
-    const bytes = join(batch);
-    this.#unwritten += bytes.length;
+    const parts = join(batch);
+    let length = 0;
+    for (const part of parts) length += part.length;
+    this.#unwritten += length;
     this.#writing = this.#writing.then(async () => {
       try {
-        if (!this.closed) await this.#core.writeAll(this.#rid, bytes);
+        for (const part of parts) {
+          if (!this.closed) await this.#core.writeAll(this.#rid, part);
+        }
       } catch {
         this.close();
       }
-      this.#unwritten -= bytes.length;
+      this.#unwritten -= length;
       if (this.#unwritten < HIGH_WATER && this.#drain) {
         this.#drain.resolve();
         this.#drain = null;
@@ -345,12 +373,12 @@ export class ChildLink extends Link {
     this.#socket.on("error", () => this.close());
   }
 
-  protected encode(message: Message): Uint8Array {
+  protected encode(message: Message): Uint8Array[] {
     return frame(message);
   }
 
   protected write(batch: unknown[]): void {
-    this.#socket.write(join(batch));
+    for (const part of join(batch)) this.#socket.write(part);
   }
 
   drained(): Promise<void> {

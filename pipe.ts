@@ -278,7 +278,12 @@ export class Connection<T = unknown> {
         ),
       );
     }
-    return this.#send([true, buffer.slice(offset, end)]);
+    // Sent to another process, the bytes are serialized (copied) at once, so
+    // a view is enough; kept here, they are copied.
+    const bytes = this.#state
+      ? buffer.slice(offset, end)
+      : buffer.subarray(offset, end);
+    return this.#send([true, bytes]);
   }
 
   /**

@@ -126,3 +126,31 @@ Deno.test({
     assertThrows(() => Pipe(1 as unknown as boolean), TypeError, "boolean");
   },
 });
+
+Deno.test({
+  name: "Pipe carries large messages intact, whole or split across reads",
+  permissions: PERMISSIONS,
+  async fn() {
+    const [here, there] = Pipe<unknown>();
+    const child = new Process({
+      target: pipeEcho,
+      args: [there],
+      module: CHANNEL_TARGETS,
+    });
+    child.start();
+    // Several sizes around the read and join limits, and one of 24 MiB.
+    for (const size of [3, 65_535, 65_537, 300_000, 24 << 20]) {
+      const bytes = new Uint8Array(size).map((_, i) => (i * 7) % 256);
+      // Small messages before and after must keep their order.
+      await here.send("before");
+      await here.send(bytes);
+      await here.send("after");
+      assertEquals(await here.recv(), "before");
+      assertEquals(await here.recv(), bytes);
+      assertEquals(await here.recv(), "after");
+    }
+    here.close();
+    await child.join();
+    assertEquals(child.exitCode, 0);
+  },
+});
