@@ -53,9 +53,23 @@ function internals(): Internals {
   return internal as Internals;
 }
 
-/** The option that asks `Deno.Command` for the channel at the child's fd 3. */
+/** Whether this Deno can give a child the channel; see {@linkcode internals}. */
+export function channelSupported(): boolean {
+  try {
+    internals();
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * The option that asks `Deno.Command` for the channel at the child's fd 3;
+ * none where this Deno cannot (then the child gets no channel, and sending
+ * it a queue, pipe or lock fails in `start()`).
+ */
 export function channelOption(): Record<symbol, unknown> {
-  return { [internals().kExtraStdio]: ["piped"] };
+  return channelSupported() ? { [internals().kExtraStdio]: ["piped"] } : {};
 }
 
 type V8 = typeof import("node:v8");
@@ -264,6 +278,11 @@ export class ProcessLink extends Link {
     this.#readLoop();
   }
 
+  /** A link for a child spawned without a channel: closed from the start. */
+  static none(): Link {
+    return new ClosedLink();
+  }
+
   async #readLoop(): Promise<void> {
     const reader = new FrameReader();
     const buffer = new Uint8Array(READ_SIZE);
@@ -455,4 +474,32 @@ export class PortLink extends Link {
   protected shut(): void {
     this.#port.close();
   }
+}
+
+/** The link of a child that has no channel. */
+class ClosedLink extends Link {
+  readonly sameProcess = false;
+
+  constructor() {
+    super();
+    this.close();
+  }
+
+  protected encode(): null {
+    return null;
+  }
+
+  protected write(): void {}
+
+  drained(): Promise<void> {
+    return Promise.resolve();
+  }
+
+  flushed(): Promise<void> {
+    return Promise.resolve();
+  }
+
+  protected setRef(): void {}
+
+  protected shut(): void {}
 }

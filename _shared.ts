@@ -67,6 +67,8 @@ export interface EncodeOptions {
    * memory can cross as memory; else they cross as remote forms.
    */
   sameProcess: boolean;
+  /** Called for each object that crosses as a remote form. */
+  onRemote?: (name: string) => void;
 }
 
 /**
@@ -105,6 +107,7 @@ export function encodeShared(
     );
   }
   if (isExportable(value)) {
+    options.onRemote?.(value.constructor.name);
     return mark({ kind: REMOTE, state: value[toRemote]() });
   }
   if (value instanceof Error) {

@@ -31,7 +31,7 @@ import {
 import { encodeShared, registerError } from "./_shared.ts";
 import "./_remote_sync.ts";
 import { broker } from "./_broker.ts";
-import { channelOption, ProcessLink } from "./_channel.ts";
+import { channelOption, channelSupported, ProcessLink } from "./_channel.ts";
 import {
   canSignalGroups,
   checkPermissions,
@@ -377,9 +377,15 @@ export class Process<A extends unknown[] = unknown[]> implements Runnable {
     const fields = Object.entries(this);
     // Queues, pipes and process-safe locks cross as remote forms: the child
     // reaches them through this process (see _broker.ts).
+    const onRemote = (name: string) => {
+      if (channelSupported()) return;
+      throw new Error(
+        `it holds a ${name}, which needs a channel to the child, and this Deno (${Deno.version.deno}) lacks the internal extra-stdio API it is made with`,
+      );
+    };
     const encode = (label: string, value: unknown): [string, unknown] => {
       try {
-        return [label, encodeShared(value, { sameProcess: false })];
+        return [label, encodeShared(value, { sameProcess: false, onRemote })];
       } catch (error) {
         throw new TypeError(
           `Cannot send ${label} to a child process: ${
@@ -431,7 +437,9 @@ export class Process<A extends unknown[] = unknown[]> implements Runnable {
       ...channelOption(),
     }).spawn();
     this.#child = child;
-    const link = broker().attach(new ProcessLink(child));
+    const link = broker().attach(
+      channelSupported() ? new ProcessLink(child) : ProcessLink.none(),
+    );
     // No child holds the event loop by itself: see installExitHooks().
     child.unref();
     const written = writeFrame(child, header, payload);
