@@ -14,14 +14,19 @@
 //   [RESPONSE, requestId, ok, value]
 //   [POST, objectId, op, args, origin]        (no response)
 //   [CANCEL, requestId]                       (the owner answers the request)
+//   [BYE]                                     (the child ends cleanly)
+//   [GONE, origins, graceful]                 (runtimes behind a link ended)
 
 import type { Link, Message } from "./_channel.ts";
 import { getIdent } from "./_ident.ts";
+import { unrefSignals } from "./_sync_internals.ts";
 
 const REQUEST = 0;
 const RESPONSE = 1;
 const POST = 2;
 const CANCEL = 3;
+const BYE = 4;
+const GONE = 5;
 
 /**
  * Thrown when the link to the process or thread that owns a shared object
@@ -62,8 +67,11 @@ export interface Call {
 export interface Servant {
   /** Runs one operation; the value or error goes back to the caller. */
   handle(op: string, args: unknown[], call: Call): unknown;
-  /** Called when a link closes: forget or release what it held. */
-  linkClosed?(link: Link): void;
+  /**
+   * Called when runtimes (`origin`s) have ended: `graceful` when each ended
+   * its run cleanly, else it died (killed, crashed) or its link broke.
+   */
+  originsGone?(origins: Set<string>, graceful: boolean): void;
 }
 
 /** A shared object's form in transit to another process or thread. */
@@ -79,6 +87,7 @@ interface Pending {
   resolve(value: unknown): void;
   reject(error: unknown): void;
   link: Link;
+  signal: AbortSignal | undefined;
 }
 
 let nextObject = 1;
@@ -107,12 +116,19 @@ export class Broker {
   #pending = new Map<number, Pending>();
   #serving = new Map<Link, Map<number, AbortController>>();
   #links = new Set<Link>();
+  /** The runtimes whose requests came in on each link. */
+  #originsVia = new Map<Link, Set<string>>();
+  /** The links each runtime's requests were forwarded up to. */
+  #forwardedTo = new Map<string, Set<Link>>();
   #nextRequest = 1;
   #waits = 0;
   #upstream: Link | null = null;
   /** Opens the link to the parent on first use; set by the child runtimes. */
   openUpstream: (() => Link) | null = null;
-  readonly origin = `${Deno.pid}:${getIdent()}`;
+  /** This runtime, as `pid:ident` (read late: a worker adopts its ident). */
+  get origin(): string {
+    return `${Deno.pid}:${getIdent()}`;
+  }
 
   /** The link towards this runtime's parent. */
   upstream(): Link {
@@ -220,12 +236,13 @@ export class Broker {
     const requestId = this.#nextRequest++;
     try {
       link = this.#route(id);
+      this.#forwarding(origin, link);
       link.send([REQUEST, requestId, id, op, codec.pack(args, link), origin]);
     } catch (error) {
       return Promise.reject(error);
     }
     const { promise, resolve, reject } = Promise.withResolvers<unknown>();
-    this.#pending.set(requestId, { resolve, reject, link });
+    this.#pending.set(requestId, { resolve, reject, link, signal });
     if (keepAlive) link.hold();
     const onAbort = () => link.send([CANCEL, requestId]);
     signal?.addEventListener("abort", onAbort, { once: true });
@@ -252,7 +269,16 @@ export class Broker {
       return;
     }
     const link = this.#route(id);
+    this.#forwarding(origin, link);
     link.send([POST, id, op, codec.pack(args, link), origin]);
+  }
+
+  /** Notes that a runtime behind us reaches an owner over `link`. */
+  #forwarding(origin: string, link: Link): void {
+    if (origin === this.origin) return;
+    let links = this.#forwardedTo.get(origin);
+    if (!links) this.#forwardedTo.set(origin, links = new Set());
+    links.add(link);
   }
 
   /** Resolves when what was posted towards `id` has been written out. */
@@ -265,6 +291,17 @@ export class Broker {
   /** Resolves when every link has written out what it was sent. */
   async flushAll(): Promise<void> {
     await Promise.all([...this.#links].map((link) => link.flushed()));
+  }
+
+  /**
+   * Tells the parent this runtime ends cleanly (locks it still holds stay
+   * held, as in Python), then flushes. Called by the child runtimes last.
+   */
+  async goodbye(): Promise<void> {
+    if (this.#upstream && !this.#upstream.closed) {
+      this.#upstream.send([BYE]);
+    }
+    await this.flushAll();
   }
 
   #route(id: string): Link {
@@ -288,6 +325,7 @@ export class Broker {
           unknown[],
           string,
         ];
+        this.#seen(link, origin);
         this.#serve(link, requestId, id, op, args, origin);
         break;
       }
@@ -309,6 +347,8 @@ export class Broker {
           break;
         }
         if (ok) pending.resolve(decoded);
+        // Cancelled: the caller's own reason, not the owner's AbortError.
+        else if (pending.signal?.aborted) pending.reject(pending.signal.reason);
         else pending.reject(decoded);
         break;
       }
@@ -320,6 +360,7 @@ export class Broker {
           unknown[],
           string,
         ];
+        this.#seen(link, origin);
         try {
           const values = codec.unpack(args, link) as unknown[];
           if (this.#servants.has(id)) {
@@ -339,6 +380,43 @@ export class Broker {
       case CANCEL:
         this.#serving.get(link)?.get(message[1] as number)?.abort();
         break;
+      case BYE:
+        link.markBye();
+        break;
+      case GONE:
+        this.#gone(new Set(message[1] as string[]), message[2] as boolean);
+        break;
+    }
+  }
+
+  #seen(link: Link, origin: string): void {
+    let origins = this.#originsVia.get(link);
+    if (!origins) this.#originsVia.set(link, origins = new Set());
+    origins.add(origin);
+  }
+
+  /**
+   * Runtimes have ended: servants here forget what they held, and owners
+   * further up that served them through this runtime are told in turn.
+   */
+  #gone(origins: Set<string>, graceful: boolean): void {
+    for (const servant of this.#servants.values()) {
+      try {
+        servant.originsGone?.(origins, graceful);
+      } catch {
+        // One servant's failure must not keep the others from cleaning up.
+      }
+    }
+    const tell = new Map<Link, string[]>();
+    for (const origin of origins) {
+      for (const up of this.#forwardedTo.get(origin) ?? []) {
+        if (!tell.has(up)) tell.set(up, []);
+        tell.get(up)!.push(origin);
+      }
+      this.#forwardedTo.delete(origin);
+    }
+    for (const [up, list] of tell) {
+      if (!up.closed) up.send([GONE, list, graceful]);
     }
   }
 
@@ -351,6 +429,8 @@ export class Broker {
     origin: string,
   ): void {
     const controller = new AbortController();
+    // Serving another process keeps nothing alive here by itself.
+    unrefSignals.add(controller.signal);
     let serving = this.#serving.get(link);
     if (!serving) this.#serving.set(link, serving = new Map());
     serving.set(requestId, controller);
@@ -402,7 +482,9 @@ export class Broker {
     const serving = this.#serving.get(link);
     this.#serving.delete(link);
     for (const controller of serving?.values() ?? []) controller.abort();
-    for (const servant of this.#servants.values()) servant.linkClosed?.(link);
+    const origins = this.#originsVia.get(link) ?? new Set();
+    this.#originsVia.delete(link);
+    this.#gone(origins, link.graceful);
   }
 }
 

@@ -23,6 +23,8 @@ export type Message = unknown[];
 /** Bytes waiting to be written above which senders are asked to wait. */
 const HIGH_WATER = 1 << 20;
 const READ_SIZE = 1 << 18;
+/** How long a link whose peer exited stays quiet before it counts as done. */
+const QUIET = 100;
 
 interface Core {
   read(rid: number, buffer: Uint8Array): Promise<number>;
@@ -94,6 +96,9 @@ export abstract class Link {
   #holds = 0;
   #closed = false;
   #whenClosed = Promise.withResolvers<void>();
+  #bye = Promise.withResolvers<void>();
+  #saidBye = false;
+  #lastData = 0;
 
   /**
    * Resolves when the link is closed, or after `limit` ms, whichever comes
@@ -101,18 +106,47 @@ export abstract class Link {
    * closes its end; everything it sent before is delivered first.
    */
   async closing(limit: number): Promise<void> {
-    if (this.#closed) return;
+    if (this.#closed || this.#saidBye) return;
     let timer: ReturnType<typeof setTimeout> | undefined;
+    const end = performance.now() + limit;
     this.hold();
     try {
       await Promise.race([
         this.#whenClosed.promise,
-        new Promise<void>((resolve) => timer = setTimeout(resolve, limit)),
+        this.#bye.promise,
+        // The peer is gone: what it wrote is readable at once. A quiet link
+        // has nothing more to give, even if a process the peer started
+        // holds it open (it inherited the descriptor).
+        new Promise<void>((resolve) => {
+          const check = () => {
+            const now = performance.now();
+            if (now >= end || now - this.#lastData >= QUIET) resolve();
+            else timer = setTimeout(check, QUIET / 4);
+          };
+          this.#lastData = Math.max(this.#lastData, performance.now());
+          timer = setTimeout(check, QUIET / 4);
+        }),
       ]);
     } finally {
       clearTimeout(timer);
       this.release();
     }
+  }
+
+  /** Resolves when the link has closed. */
+  get done(): Promise<void> {
+    return this.#whenClosed.promise;
+  }
+
+  /** Records that the peer said goodbye: it exits after a clean end. */
+  markBye(): void {
+    this.#saidBye = true;
+    this.#bye.resolve();
+  }
+
+  /** Whether the peer said goodbye before the link closed. */
+  get graceful(): boolean {
+    return this.#saidBye;
   }
 
   /** Whether the link is closed. */
@@ -177,6 +211,7 @@ export abstract class Link {
   }
 
   protected deliver(message: Message): void {
+    this.#lastData = performance.now();
     if (!this.#closed) this.onmessage(message);
   }
 }

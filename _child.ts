@@ -22,12 +22,21 @@ import "./queue.ts";
 const ORPHAN_CHECK_INTERVAL = 200;
 
 const state = runtime();
-// The link to the parent opens when a queue, pipe or lock first needs it.
-broker().openUpstream = () => new ChildLink();
+
 const { header, payload } = readFrameOrExit();
 state.header = header;
 state.loading = true;
 if (header.error !== undefined) fail(header.error);
+
+// The link to the parent opens when a queue, pipe or lock first needs it.
+// The parent closes it only after this process has exited, so a close seen
+// here means the parent died: end at once, quietly, as the orphan watch
+// would (what waited on the parent would only print a broken pipe).
+broker().openUpstream = () => {
+  const link = new ChildLink();
+  link.done.then(orphaned);
+  return link;
+};
 
 // No orphans: when the parent dies, however it dies, this process is
 // re-parented and Deno.ppid changes. End the whole process group then.
@@ -79,7 +88,7 @@ export async function runChild(namespaces: Namespace[]): Promise<void> {
     // What run() put on queues and pipes (and wrote to shared arrays)
     // reaches the parent before exit.
     publishAll();
-    await broker().flushAll();
+    await broker().goodbye();
   } catch (error) {
     await broker().flushAll().catch(() => {});
     fail(error);

@@ -8,9 +8,11 @@
 // caller, and the other process gets a proxy: an object of the same class
 // (instanceof works) whose methods are requests to the owner.
 //
-// - A servant counts what each link holds. When a link closes (its process
-//   died), it releases what that process held: no deadlock after a crash.
-//   A lock released so is marked, and its next acquirer sees `abandoned`.
+// - A servant knows which runtime (`origin`) holds a lock. When that runtime
+//   dies (its link closes without a goodbye, or a forwarder reports it gone),
+//   the servant releases the lock: no deadlock after a crash. A lock released
+//   so is marked, and its next acquirer sees `abandoned`. A runtime that ends
+//   cleanly keeps what it holds, as in Python.
 // - An RLock's holders in other processes are told apart by an ident the
 //   servant allocates for each (the owner's own threads have theirs).
 // - State read synchronously (`locked()`, `isSet()`) is a mirror the proxy
@@ -18,8 +20,9 @@
 // - A Value or SharedArray proxy keeps a copy in this process. Acquiring
 //   any lock or semaphore from another process, and every event or barrier
 //   wait, refreshes the copies; writes go to the owner as they happen
-//   (`value = x`, `set(i, x)`), and a changed `array` is written back before
-//   each release. Under a lock, that is exactly Python's shared memory.
+//   (`value = x`, `set(i, x)`), and the items of `array` that changed are
+//   written back before each release. Under a lock, that is what Python's
+//   shared memory gives a correct program.
 
 import { broker, type Call, registerRemote, type Servant } from "./_broker.ts";
 import type { Link } from "./_channel.ts";
@@ -46,29 +49,6 @@ type Form = { kind: string; id: string; meta: unknown };
 // ---------------------------------------------------------------------------
 // The owner's side
 
-/** Counts, per link, what the processes behind it hold. */
-class Holdings {
-  #counts = new Map<Link | null, number>();
-
-  add(link: Link | null, n = 1): void {
-    this.#counts.set(link, (this.#counts.get(link) ?? 0) + n);
-  }
-
-  /** Takes up to `n` from the link's count. */
-  take(link: Link | null, n = 1): void {
-    const left = (this.#counts.get(link) ?? 0) - n;
-    if (left > 0) this.#counts.set(link, left);
-    else this.#counts.delete(link);
-  }
-
-  /** Forgets the link; returns how many it held. */
-  drop(link: Link): number {
-    const n = this.#counts.get(link) ?? 0;
-    this.#counts.delete(link);
-    return n;
-  }
-}
-
 interface AcquireArgs {
   timeout: number | undefined;
   blocking: boolean;
@@ -92,93 +72,115 @@ function watch(
   throw new TypeError(`Cannot run ${op} on a shared object: unknown operation`);
 }
 
+/**
+ * A Lock has no owner: whoever acquired it last holds it, until anyone
+ * releases it. The servant remembers which runtime that was, and the lock's
+ * generation then: if that runtime dies before a release and nobody has
+ * acquired the lock since, the servant releases it.
+ */
 function lockServant(lock: Lock): Servant {
-  const held = new Holdings();
+  const hooks = remoteHooks.get(lock)!;
+  let holder: { origin: string; generation: number } | null = null;
   return {
     async handle(op, args, call) {
       switch (op) {
         case "acquire": {
           const ok = await lock.acquire(acquireOptions(args, call));
-          if (ok) held.add(call.link);
-          return [ok, ok && lock.abandoned];
+          if (!ok) return [false, false];
+          if (call.signal.aborted) {
+            // The caller went away while it waited: nobody holds this.
+            lock.release();
+            return [false, false];
+          }
+          holder = { origin: call.origin, generation: hooks.generation!() };
+          return [true, lock.abandoned];
         }
         case "release":
           lock.release();
-          held.take(call.link);
+          holder = null;
           return;
         default:
           return watch(lock, op, args, call);
       }
     },
-    linkClosed(link) {
-      const hooks = remoteHooks.get(lock)!;
-      for (let n = held.drop(link); n > 0 && lock.locked(); n--) {
-        hooks.forceRelease!();
-      }
+    originsGone(origins, graceful) {
+      if (!holder || !origins.has(holder.origin)) return;
+      const { generation } = holder;
+      holder = null;
+      // A clean exit leaves the lock held, as Python's would stay.
+      if (graceful || !lock.locked()) return;
+      if (hooks.generation!() === generation) hooks.forceRelease!();
     },
   };
 }
 
+/**
+ * An RLock is owned by an ident: each runtime in another process gets one
+ * of its own here, so reentrancy and ownership hold across processes.
+ */
 function rlockServant(lock: RLock): Servant {
   const hooks = remoteHooks.get(lock)!;
-  // One ident per holder in another process, and the link it is behind.
-  const idents = new Map<string, { ident: number; link: Link | null }>();
-  const identOf = (call: Call) => {
-    let entry = idents.get(call.origin);
-    if (!entry) {
-      idents.set(
-        call.origin,
-        entry = { ident: allocateIdent(), link: call.link },
-      );
-    }
-    return entry.ident;
+  const idents = new Map<string, number>();
+  const identOf = (origin: string) => {
+    let ident = idents.get(origin);
+    if (ident === undefined) idents.set(origin, ident = allocateIdent());
+    return ident;
   };
   return {
     async handle(op, args, call) {
       switch (op) {
         case "acquire": {
           const { timeout, blocking } = args[0] as AcquireArgs;
+          const ident = identOf(call.origin);
           const ok = await hooks.acquireAs!(
-            identOf(call),
+            ident,
             timeout,
             call.signal,
             blocking,
           );
+          if (ok && call.signal.aborted) {
+            hooks.releaseAs!(ident);
+            return [false, false];
+          }
           return [ok, ok && lock.abandoned];
         }
         case "release":
-          hooks.releaseAs!(identOf(call));
+          hooks.releaseAs!(identOf(call.origin));
           return;
         default:
           return watch(lock, op, args, call);
       }
     },
-    linkClosed(link) {
-      for (const [origin, entry] of idents) {
-        if (entry.link !== link) continue;
+    originsGone(origins, graceful) {
+      for (const origin of origins) {
+        const ident = idents.get(origin);
+        if (ident === undefined) continue;
         idents.delete(origin);
-        hooks.forceRelease!(entry.ident);
+        if (!graceful) hooks.forceRelease!(ident);
       }
     },
   };
 }
 
+/**
+ * A semaphore is a counter: permits acquired by a process that dies are not
+ * given back, as in Python (one process may acquire what another releases).
+ */
 function semaphoreServant(semaphore: Semaphore): Servant {
-  const held = new Holdings();
   return {
     async handle(op, args, call) {
       switch (op) {
         case "acquire": {
           const ok = await semaphore.acquire(acquireOptions(args, call));
-          if (ok) held.add(call.link);
+          if (ok && call.signal.aborted) {
+            semaphore.release();
+            return [false, false];
+          }
           return [ok, false];
         }
-        case "release": {
-          const n = args[0] as number;
-          semaphore.release(n);
-          held.take(call.link, n);
+        case "release":
+          semaphore.release(args[0] as number);
           return;
-        }
         case "getValue":
           return semaphore.getValue();
         default:
@@ -186,10 +188,6 @@ function semaphoreServant(semaphore: Semaphore): Servant {
             `Cannot run ${op} on a semaphore: unknown operation`,
           );
       }
-    },
-    linkClosed(link) {
-      const n = held.drop(link);
-      if (n > 0) semaphore.release(n);
     },
   };
 }
@@ -263,9 +261,12 @@ function arrayServant(array: SharedArray): Servant {
         case "set":
           array.set(args[0] as number, args[1] as never);
           return;
-        case "write":
-          array.array.set(args[0] as never, 0);
+        case "patch": {
+          // Only the items this copy changed: others' writes stay.
+          const [indices, values] = args as [number[], never[]];
+          indices.forEach((index, i) => array.array[index] = values[i]);
           return;
+        }
         default:
           throw new TypeError(
             `Cannot run ${op} on a SharedArray: unknown operation`,
@@ -449,6 +450,8 @@ function mirror(
     };
     loop(state);
   };
+  // Watch from the start: the first read is as fresh as a round trip allows.
+  start();
   return {
     get() {
       start();
@@ -473,6 +476,7 @@ function lockProxy<T extends Lock | RLock>(
 ): T {
   const held = mirror(id, meta as number);
   let abandoned = false;
+  let depth = 0;
   const parse = syncHelpers.parseWait!;
   return proxy(Class, id, {
     async acquire(options?: number | AcquireOptions): Promise<boolean> {
@@ -488,6 +492,7 @@ function lockProxy<T extends Lock | RLock>(
       }], signal) as [boolean, boolean];
       if (ok) {
         abandoned = wasAbandoned;
+        depth++;
         held.set(1);
         await refreshCopies();
       }
@@ -501,6 +506,9 @@ function lockProxy<T extends Lock | RLock>(
     },
     release(): void {
       publishCopies();
+      // This process's own holds; the watch corrects the rest.
+      depth = Math.max(0, depth - 1);
+      held.set(depth > 0 ? 1 : 0);
       request(id, "release", []).catch((error) => {
         queueMicrotask(() => {
           throw error;
@@ -713,13 +721,15 @@ registerRemote("SharedArray", (id, meta, link) => {
     },
     publish() {
       const now = copy.array;
+      const indices: number[] = [];
+      const values: unknown[] = [];
       for (let i = 0; i < now.length; i++) {
-        if (now[i] !== seen[i]) {
-          seen = now.slice();
-          broker().post(id, "write", [now.slice()]);
-          return;
-        }
+        if (now[i] === seen[i]) continue;
+        indices.push(i);
+        values.push(now[i]);
+        seen[i] = now[i] as never;
       }
+      if (indices.length > 0) broker().post(id, "patch", [indices, values]);
     },
   };
   copies.add(new WeakRef(entry));

@@ -186,6 +186,10 @@ function encodeError(
       // A field that cannot travel is left behind; the rest still does.
     }
   }
+  if (error instanceof AggregateError) {
+    // Not enumerable, so not among the fields above.
+    fields.errors = encodeShared(error.errors, options, seen);
+  }
   return {
     name: String(error.name),
     className: error.constructor?.name ?? "Error",
@@ -214,6 +218,9 @@ const BUILTIN_ERRORS: Record<string, ErrorConstructor> = {
   ReferenceError,
   EvalError,
   URIError,
+  AggregateError: function (message?: string) {
+    return new AggregateError([], message);
+  } as unknown as ErrorConstructor,
 };
 
 /**
@@ -240,8 +247,15 @@ function decodeError(
         configurable: true,
       });
     }
-  } else if (builtin && record.name === record.className) {
+  } else if (builtin) {
     error = new builtin(record.message);
+    if (record.name !== record.className) {
+      Object.defineProperty(error, "name", {
+        value: record.name,
+        writable: true,
+        configurable: true,
+      });
+    }
   } else if (record.className === "DOMException") {
     error = new DOMException(record.message, record.name);
   } else {

@@ -125,6 +125,15 @@ export interface RuntimeState {
   rebuild: Rebuild | null;
 }
 
+/**
+ * A method of Process and Thread for the package's own use: resolves when
+ * the child or worker has exited, without keeping the event loop alive for
+ * it (a pool waits so for its daemon workers).
+ */
+export const EXITED: unique symbol = Symbol.for(
+  "@parallel/multiprocessing/exited",
+) as never;
+
 const KEY = Symbol.for("@parallel/multiprocessing/runtime");
 
 /** Returns this process's runtime state, creating it on first use. */

@@ -4,6 +4,8 @@
 
 /** Operations a servant needs beyond the public API. */
 export interface RemoteHooks {
+  /** Lock: how many times it has been acquired. */
+  generation?(): number;
   /** Releases a lock whose holder died, and marks it abandoned. */
   forceRelease?(ident?: number): void;
   /** RLock: acquires as the given ident (one per remote holder). */
@@ -20,6 +22,12 @@ export interface RemoteHooks {
   /** The watched state now. */
   snapshot?(): number;
 }
+
+/**
+ * Signals of waits run for another process: such a wait must not keep this
+ * process alive (a daemon child waiting on a lock would hold its parent).
+ */
+export const unrefSignals: WeakSet<AbortSignal> = new WeakSet();
 
 /** The hooks of each object that has them. */
 export const remoteHooks: WeakMap<object, RemoteHooks> = new WeakMap();

@@ -49,12 +49,14 @@ async function waitForNonDaemons(): Promise<void> {
  */
 export async function runThread(namespaces: Namespace[]): Promise<void> {
   state.loading = false;
+  let clean = false;
   try {
     const rebuild = (globalThis as Record<symbol, unknown>)[
       Symbol.for("@parallel/multiprocessing/rebuildThread")
     ] as Rebuild;
     state.namespaces = namespaces;
     await runWithHooks(rebuild(header, namespaces));
+    clean = true;
   } catch (error) {
     const { name = "Error", message = String(error), stack = String(error) } =
       error instanceof Error ? error : {};
@@ -66,7 +68,8 @@ export async function runThread(namespaces: Namespace[]): Promise<void> {
   await waitForNonDaemons();
   // What the thread put on queues and pipes reaches its parent first.
   publishAll();
-  await broker().flushAll();
+  if (clean) await broker().goodbye();
+  else await broker().flushAll();
   // A Python thread ends when run() returns, whatever it left pending.
   (globalThis as unknown as { close(): void }).close();
 }

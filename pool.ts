@@ -36,7 +36,7 @@ import {
   type WorkerSetup,
 } from "./_pool_worker.ts";
 import { registerError, toRemote } from "./_shared.ts";
-import { runtime, type TargetRef } from "./_state.ts";
+import { EXITED, runtime, type TargetRef } from "./_state.ts";
 import { describe, describeFunction, inferModules } from "./_target.ts";
 import { type ChildPermissions, Process } from "./process.ts";
 import { Thread } from "./thread.ts";
@@ -350,6 +350,7 @@ interface Unit {
   readonly exitCode: number | null;
   start(): void;
   join(): Promise<void>;
+  [EXITED](): Promise<void>;
 }
 
 interface Slot {
@@ -727,7 +728,8 @@ export abstract class BasePool {
     };
     this.#slots.set(id, slot);
     unit.start();
-    const exit = unit.join().then(() => this.#exited(slot));
+    // Not join(): that would keep this process alive for daemon workers.
+    const exit = unit[EXITED]().then(() => this.#exited(slot));
     this.#exits.add(exit);
     exit.finally(() => this.#exits.delete(exit));
   }
@@ -1233,7 +1235,11 @@ export abstract class BasePool {
       );
     }
     while (this.#exits.size > 0) {
-      await broker().whileWaiting(Promise.all([...this.#exits]));
+      // join() keeps this process alive while the workers end.
+      await Promise.all(
+        [...this.#slots.values()].map((slot) => slot.unit.join()),
+      );
+      await Promise.all([...this.#exits]);
     }
   }
 

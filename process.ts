@@ -37,7 +37,7 @@ import {
   checkPermissions,
   permissionFlags,
 } from "./_permissions.ts";
-import { type ChildHeader, runtime, type TargetRef } from "./_state.ts";
+import { type ChildHeader, EXITED, runtime, type TargetRef } from "./_state.ts";
 import {
   checkBoolean,
   checkName,
@@ -505,6 +505,16 @@ export class Process<A extends unknown[] = unknown[]> implements Runnable {
     signal?.throwIfAborted();
     if (this.#exitCode !== null) return;
     await this.#held(settle(this.#exited, timeout, signal));
+  }
+
+  /**
+   * For the package's own use (a pool's daemon workers): resolves when the
+   * child has exited, without keeping the event loop alive meanwhile.
+   *
+   * @returns A promise that resolves at exit; at once if never started.
+   */
+  [EXITED](): Promise<void> {
+    return this.#exited ?? Promise.resolve();
   }
 
   /**

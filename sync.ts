@@ -49,7 +49,7 @@
 import { MAX_TIMER, waitOptions } from "./_common.ts";
 import { getIdent } from "./_ident.ts";
 import { registerError, registerShareable, toShared } from "./_shared.ts";
-import { remoteHooks, syncHelpers } from "./_sync_internals.ts";
+import { remoteHooks, syncHelpers, unrefSignals } from "./_sync_internals.ts";
 import { describe } from "./_target.ts";
 
 // ---------------------------------------------------------------------------
@@ -160,7 +160,10 @@ async function waitOn(
   const arm = (): void => {
     const rest = deadline - performance.now();
     if (rest <= 0) resolve(false);
-    else timer = setTimeout(arm, Math.min(rest, MAX_TIMER));
+    else {
+      timer = setTimeout(arm, Math.min(rest, MAX_TIMER));
+      if (signal && unrefSignals.has(signal)) Deno.unrefTimer(timer);
+    }
   };
   const abort = (): void => reject(signal?.reason);
   signal?.addEventListener("abort", abort, { once: true });
@@ -305,6 +308,8 @@ const LOCK_STATE = 0;
 const LOCK_WAITERS = 1;
 /** 1 once a holder died holding the lock, until the next acquire. */
 const LOCK_ABANDONED = 2;
+/** Counts acquisitions: a servant tells its own hold from a later one. */
+const LOCK_GENERATION = 3;
 
 interface LockState {
   cells: SharedArrayBuffer;
@@ -337,8 +342,9 @@ export class Lock {
    */
   constructor() {
     const state = adopt<LockState>();
-    this.#cells = state ? new Int32Array(state.cells) : newCells(3);
+    this.#cells = state ? new Int32Array(state.cells) : newCells(4);
     remoteHooks.set(this, {
+      generation: () => Atomics.load(this.#cells, LOCK_GENERATION),
       forceRelease: () => {
         Atomics.store(this.#cells, LOCK_ABANDONED, 1);
         this.release();
@@ -423,6 +429,7 @@ export class Lock {
     if (Atomics.compareExchange(this.#cells, LOCK_STATE, 0, 1) !== 0) {
       return false;
     }
+    Atomics.add(this.#cells, LOCK_GENERATION, 1);
     this.#abandoned = Atomics.exchange(this.#cells, LOCK_ABANDONED, 0) === 1;
     return true;
   }

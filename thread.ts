@@ -41,7 +41,12 @@ import "./_remote_sync.ts";
 import { broker } from "./_broker.ts";
 import { PortLink } from "./_channel.ts";
 import { decodeShared, encodeShared } from "./_shared.ts";
-import { runtime, type TargetRef, type ThreadHeader } from "./_state.ts";
+import {
+  EXITED,
+  runtime,
+  type TargetRef,
+  type ThreadHeader,
+} from "./_state.ts";
 import type { JoinOptions, Runnable } from "./process.ts";
 import { Event } from "./sync.ts";
 import {
@@ -345,6 +350,16 @@ export class Thread<A extends unknown[] = unknown[]> implements Runnable {
       waiting,
       () => this.#exitCode === null,
     );
+  }
+
+  /**
+   * For the package's own use (a pool's daemon workers): resolves when the
+   * child has exited, without keeping the event loop alive meanwhile.
+   *
+   * @returns A promise that resolves at exit; at once if never started.
+   */
+  [EXITED](): Promise<void> {
+    return this.#exited ?? Promise.resolve();
   }
 
   /**
