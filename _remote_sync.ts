@@ -25,7 +25,6 @@
 //   shared memory gives a correct program.
 
 import { broker, type Call, registerRemote, type Servant } from "./_broker.ts";
-import type { Link } from "./_channel.ts";
 import { allocateIdent } from "./_ident.ts";
 import { type Exportable, toRemote, toShared } from "./_shared.ts";
 import { remoteHooks, syncHelpers } from "./_sync_internals.ts";
