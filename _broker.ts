@@ -16,6 +16,7 @@
 //   [CANCEL, requestId]                       (the owner answers the request)
 //   [BYE]                                     (the child ends cleanly)
 //   [GONE, origins, graceful]                 (runtimes behind a link ended)
+//   [ACK, requestId]                          (a Delivery arrived)
 
 import type { Link, Message } from "./_channel.ts";
 import { getIdent } from "./_ident.ts";
@@ -27,6 +28,7 @@ const POST = 2;
 const CANCEL = 3;
 const BYE = 4;
 const GONE = 5;
+const ACK = 6;
 
 /**
  * Thrown when the link to the process or thread that owns a shared object
@@ -74,6 +76,21 @@ export interface Servant {
   originsGone?(origins: Set<string>, graceful: boolean): void;
 }
 
+/**
+ * What a servant returns for a value it hands over (a queue item): the
+ * requester acknowledges it, and if the link closes first (the requester
+ * died), `onLost` gets it back, so nothing is lost with a dead consumer.
+ */
+export class Delivery {
+  /**
+   * Wraps a value.
+   *
+   * @param value What is handed over.
+   * @param onLost Takes it back if it never arrives.
+   */
+  constructor(readonly value: unknown, readonly onLost: () => void) {}
+}
+
 /** A shared object's form in transit to another process or thread. */
 export interface RemoteForm {
   kind: string;
@@ -89,6 +106,11 @@ interface Pending {
   link: Link;
   signal: AbortSignal | undefined;
 }
+
+/** A proxy's method called each time its object arrives here again. */
+export const ARRIVED: unique symbol = Symbol.for(
+  "@parallel/multiprocessing/arrived",
+) as never;
 
 let nextObject = 1;
 const revivers = new Map<string, Revive>();
@@ -115,6 +137,8 @@ export class Broker {
   #proxies = new Map<string, object>();
   #pending = new Map<number, Pending>();
   #serving = new Map<Link, Map<number, AbortController>>();
+  /** Deliveries sent on each link and not acknowledged yet. */
+  #unacknowledged = new Map<Link, Map<number, () => void>>();
   #links = new Set<Link>();
   /** The runtimes whose requests came in on each link. */
   #originsVia = new Map<Link, Set<string>>();
@@ -190,8 +214,14 @@ export class Broker {
 
   /** The object for a remote form that arrived on `link`: a proxy, or ours. */
   revive(form: RemoteForm, link: Link): object {
-    const known = this.#proxies.get(form.id);
-    if (known) return known;
+    const known = this.#proxies.get(form.id) as
+      | { [ARRIVED]?(): void }
+      | undefined;
+    if (known) {
+      // Sent here again: the proxy may count it (a pipe end does).
+      if (!this.#servants.has(form.id)) known[ARRIVED]?.();
+      return known;
+    }
     const revive = revivers.get(form.kind);
     if (!revive) {
       throw new TypeError(`Cannot rebuild a shared ${form.kind}: unknown kind`);
@@ -229,7 +259,7 @@ export class Broker {
           origin,
           signal: signal ?? new AbortController().signal,
         })
-      );
+      ).then((value) => value instanceof Delivery ? value.value : value);
       return keepAlive ? this.whileWaiting(running) : running;
     }
     let link: Link;
@@ -288,6 +318,11 @@ export class Broker {
     await link.drained();
   }
 
+  /** Writes out now what was sent towards `id` (see `Link.flushNow`). */
+  flushNow(id: string): void {
+    if (!this.#servants.has(id)) this.#routes.get(id)?.flushNow();
+  }
+
   /** Resolves when every link has written out what it was sent. */
   async flushAll(): Promise<void> {
     await Promise.all([...this.#links].map((link) => link.flushed()));
@@ -336,6 +371,7 @@ export class Broker {
           boolean,
           unknown,
         ];
+        if (message[4]) link.send([ACK, requestId]);
         const pending = this.#pending.get(requestId);
         if (!pending) break;
         this.#pending.delete(requestId);
@@ -382,6 +418,9 @@ export class Broker {
         break;
       case BYE:
         link.markBye();
+        break;
+      case ACK:
+        this.#unacknowledged.get(link)?.delete(message[1] as number);
         break;
       case GONE:
         this.#gone(new Set(message[1] as string[]), message[2] as boolean);
@@ -436,8 +475,24 @@ export class Broker {
     serving.set(requestId, controller);
     const answer = (ok: boolean, value: unknown) => {
       serving.delete(requestId);
-      if (link.closed) return;
+      if (link.closed) {
+        if (value instanceof Delivery) value.onLost();
+        return;
+      }
       try {
+        if (value instanceof Delivery) {
+          link.send([
+            RESPONSE,
+            requestId,
+            ok,
+            codec.pack(value.value, link),
+            1,
+          ]);
+          let waiting = this.#unacknowledged.get(link);
+          if (!waiting) this.#unacknowledged.set(link, waiting = new Map());
+          waiting.set(requestId, value.onLost);
+          return;
+        }
         link.send([RESPONSE, requestId, ok, codec.pack(value, link)]);
       } catch (error) {
         // The value cannot travel: the caller gets why instead.
@@ -482,6 +537,10 @@ export class Broker {
     const serving = this.#serving.get(link);
     this.#serving.delete(link);
     for (const controller of serving?.values() ?? []) controller.abort();
+    // Handed over but never acknowledged: back to their owners.
+    const lost = this.#unacknowledged.get(link);
+    this.#unacknowledged.delete(link);
+    for (const onLost of lost?.values() ?? []) onLost();
     const origins = this.#originsVia.get(link) ?? new Set();
     this.#originsVia.delete(link);
     this.#gone(origins, link.graceful);

@@ -177,6 +177,18 @@ export abstract class Link {
   /** Turns a message into what `write` takes; throws if it cannot. */
   protected abstract encode(message: Message): unknown;
 
+  /**
+   * Writes what is batched now rather than at the end of the checkpoint: a
+   * loop of synchronous work uses it so that what it sent leaves while it
+   * runs (a child's socket writes at once).
+   */
+  flushNow(): void {
+    if (this.#closed || this.#batch.length === 0) return;
+    const batch = this.#batch;
+    this.#batch = [];
+    this.write(batch);
+  }
+
   /** Keeps the event loop alive (counted) until {@linkcode Link.release}. */
   hold(): void {
     if (this.#holds++ === 0) this.setRef(true);

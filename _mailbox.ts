@@ -109,6 +109,21 @@ export class Mailbox<T> {
     return { ok: true, value };
   }
 
+  /**
+   * Puts a taken item back at the front (its taker died before it arrived),
+   * or hands it to a waiting getter.
+   */
+  unget(item: T): void {
+    const getter = this.#getters[0];
+    if (getter && this.size === 0) {
+      getter.settle(true, item);
+      return;
+    }
+    if (this.#head > 0) this.#items[--this.#head] = item;
+    else this.#items.unshift(item);
+    for (const watcher of [...this.#watchers]) watcher.settle(true, true);
+  }
+
   /** Adds an item unless the mailbox is full; hands it to a waiting getter. */
   tryPut(item: T): boolean {
     const getter = this.#getters[0];

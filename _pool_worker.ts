@@ -50,6 +50,11 @@ export class FeedProxy {
     return broker().request(this.#id, "next", [worker]) as Promise<Chunk>;
   }
 
+  /** Writes out now what was posted (from inside synchronous work). */
+  flush(): void {
+    broker().flushNow(this.#id);
+  }
+
   /** Posts a message to the pool without waiting for an answer. */
   post(op: string, args: unknown[]): void {
     broker().post(this.#id, op, args);
@@ -98,8 +103,18 @@ export async function poolWorker(
       }
     }
     const fn = fns.get(key);
-    const report = (i: number, ok: boolean, value: unknown) =>
+    // Results leave at least every millisecond, even from a loop of
+    // synchronous tasks: the pool times tasks by them, and a worker that
+    // dies has told it how far it got.
+    let flushed = performance.now();
+    const report = (i: number, ok: boolean, value: unknown) => {
       post(feed, [setup.id, chunkId, i, ok, value]);
+      const now = performance.now();
+      if (now - flushed >= 1) {
+        feed.flush();
+        flushed = now;
+      }
+    };
     if (fn instanceof Error || fn === undefined) {
       const error = fn ??
         new Error("Cannot run the task: its function never arrived");

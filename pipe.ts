@@ -27,9 +27,11 @@
 
 import "./_remote_sync.ts";
 import {
+  ARRIVED,
   BrokenPipeError,
   broker,
   type Call,
+  Delivery,
   registerRemote,
 } from "./_broker.ts";
 import { checkBoolean, waitOptions } from "./_common.ts";
@@ -69,13 +71,45 @@ export class EOFError extends Error {
 /** One message: bytes from `sendBytes`, or a value from `send`. */
 type Entry = [bytes: boolean, value: unknown];
 
-/** The owner's state of a pipe: what each end has to read. */
+/**
+ * The owner's state of a pipe. Each end is open while a runtime holds it:
+ * as with Python's file descriptors, an end closes (and its peer sees EOF)
+ * when every process or thread that got it has closed it or ended. An end
+ * sent to another runtime counts as pending until it arrives there.
+ */
 class PipeState {
   readonly inbox: [Mailbox<Entry>, Mailbox<Entry>] = [
     new Mailbox(),
     new Mailbox(),
   ];
+  readonly holders: [Set<string>, Set<string>];
+  readonly pending = [0, 0];
   readonly closed = [false, false];
+  readonly #peerWatchers: [Array<() => void>, Array<() => void>] = [[], []];
+
+  constructor(owner: string) {
+    this.holders = [new Set([owner]), new Set([owner])];
+  }
+
+  /** Closes `end` for `origin`; the end closes when no one holds it. */
+  #drop(end: 0 | 1, origin: string): void {
+    this.holders[end].delete(origin);
+    if (this.closed[end]) return;
+    if (this.holders[end].size > 0 || this.pending[end] > 0) return;
+    this.closed[end] = true;
+    const peer = (1 - end) as 0 | 1;
+    this.inbox[peer].end(() => new EOFError());
+    this.inbox[end].end(() => closedError("receive"));
+    for (const wake of this.#peerWatchers[peer].splice(0)) wake();
+  }
+
+  originsGone(origins: Set<string>): void {
+    for (const end of [0, 1] as const) {
+      for (const origin of origins) {
+        if (this.holders[end].has(origin)) this.#drop(end, origin);
+      }
+    }
+  }
 
   handle(end: 0 | 1, op: string, args: unknown[], call: Call): unknown {
     const peer = (1 - end) as 0 | 1;
@@ -101,17 +135,33 @@ class PipeState {
               `Cannot receive: nothing arrived within ${timeout} ms`,
               "TimeoutError",
             ),
+        ).then((entry) =>
+          call.link === null
+            ? entry
+            : new Delivery(entry, () => this.inbox[end].unget(entry))
         );
       }
       case "poll":
         if (this.closed[end]) throw closedError("poll");
         return this.inbox[end].poll(args[0] as number | undefined, call.signal);
       case "close":
-        if (this.closed[end]) return;
-        this.closed[end] = true;
-        this.inbox[peer].end(() => new EOFError());
-        this.inbox[end].end(() => closedError("receive"));
+        this.#drop(end, call.origin);
         return;
+      case "export":
+        this.pending[end]++;
+        return;
+      case "adopt":
+        this.pending[end] = Math.max(0, this.pending[end] - 1);
+        if (!this.closed[end]) this.holders[end].add(call.origin);
+        return;
+      case "peerClosed":
+        if (this.closed[peer]) return;
+        return new Promise<void>((resolve) => {
+          this.#peerWatchers[end].push(resolve);
+          call.signal.addEventListener("abort", () => resolve(), {
+            once: true,
+          });
+        });
       default:
         throw new TypeError(
           `Cannot run ${op} on a connection: unknown operation`,
@@ -158,6 +208,7 @@ export class Connection<T = unknown> {
   #readable: boolean;
   #writable: boolean;
   #closed = false;
+  #peerClosed = false;
 
   /**
    * Not for direct use: {@linkcode Pipe} makes connections.
@@ -168,9 +219,17 @@ export class Connection<T = unknown> {
    */
   constructor(state: unknown, end: 0 | 1, meta: ConnectionMeta) {
     if (reviving) {
-      this.#id = reviving.id;
-      broker().adopt(this, reviving.id);
+      const id = this.#id = reviving.id;
+      broker().adopt(this, id);
       ({ readable: this.#readable, writable: this.#writable } = reviving.meta);
+      // This runtime now holds the end; the owner counts it.
+      broker().post(id, "adopt", []);
+      // Learn when the peer end closes, so that send() can say so. The
+      // watch does not keep this process alive.
+      broker().request(id, "peerClosed", [], undefined, undefined, false).then(
+        () => this.#peerClosed = true,
+        () => {},
+      );
       return;
     }
     if (!(state instanceof PipeState)) {
@@ -234,6 +293,9 @@ export class Connection<T = unknown> {
     this.#check(this.#writable, "send");
     if (this.#state || this.#closed) {
       return void await this.#call("send", [entry]);
+    }
+    if (this.#peerClosed) {
+      throw new BrokenPipeError("Cannot send: the other end is closed");
     }
     // Sending never waits for the reader, as a pipe write into a buffer.
     broker().post(this.#id!, "send", [entry]);
@@ -352,8 +414,22 @@ export class Connection<T = unknown> {
   /** Closes this end: the other end's `recv()` then throws EOFError. */
   close(): void {
     if (this.#closed) return;
-    this.#call("close", []).catch(() => {});
+    if (this.#state) this.#call("close", []).catch(() => {});
+    else {
+      try {
+        broker().post(this.#id!, "close", []);
+      } catch {
+        // The owner is gone: nothing to tell.
+      }
+    }
     this.#closed = true;
+  }
+
+  /** Arrived here again: the owner counted one more in flight. */
+  [ARRIVED](): void {
+    if (this.#id !== null && !this.#closed) {
+      broker().post(this.#id, "adopt", []);
+    }
   }
 
   /** Closes this end, for `await using`. */
@@ -366,11 +442,19 @@ export class Connection<T = unknown> {
   [toRemote](): { kind: string; id: string; meta: unknown } {
     const state = this.#state;
     const end = this.#end;
+    if (this.#closed) {
+      throw new Error("Cannot send a closed connection to another process");
+    }
+    // In flight until it arrives: the end stays open meanwhile, even if
+    // this runtime closes its own hold at once (Python's usual idiom).
+    if (state) state.pending[end]++;
+    else broker().post(this.#id!, "export", []);
     return broker().export(
       this,
       "Connection",
       () => ({
         handle: (op, args, call) => state!.handle(end, op, args, call),
+        originsGone: (origins) => state!.originsGone(origins),
       }),
       { readable: this.#readable, writable: this.#writable },
     );
@@ -400,7 +484,7 @@ export function Pipe<T = unknown>(
   duplex = true,
 ): [Connection<T>, Connection<T>] {
   checkBoolean("duplex", duplex);
-  const state = new PipeState();
+  const state = new PipeState(broker().origin);
   return [
     new Connection<T>(state, 0, { readable: true, writable: duplex }),
     new Connection<T>(state, 1, { readable: duplex, writable: true }),

@@ -745,6 +745,23 @@ export abstract class BasePool {
     const requeue: Batch[] = [];
     slot.batches.forEach((batch, i) => {
       if (batch.job.settled || batch.done >= batch.args.length) return;
+      const left = batch.args.length - batch.done;
+      if (i === 0 && !slot.doomed && left > 1) {
+        // The worker posts results at least every millisecond, but the
+        // last few may not have left: any of these tasks may be the one that
+        // ended it. Each runs again alone, so the one that does it again is
+        // known for sure, and no other is blamed.
+        for (let k = batch.done; k < batch.args.length; k++) {
+          requeue.push({
+            ...batch,
+            id: this.#nextBatch++,
+            start: batch.start + k,
+            args: [batch.args[k]],
+            done: 0,
+          });
+        }
+        return;
+      }
       if (i === 0 && !slot.doomed) {
         // The task it was running: the one cause we know of its death.
         batch.job.fail(

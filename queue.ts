@@ -31,7 +31,7 @@
  */
 
 import "./_remote_sync.ts";
-import { broker, type Call, registerRemote } from "./_broker.ts";
+import { broker, type Call, Delivery, registerRemote } from "./_broker.ts";
 import { waitOptions } from "./_common.ts";
 import type { WaitOptions } from "./sync.ts";
 import { Mailbox } from "./_mailbox.ts";
@@ -98,6 +98,12 @@ class QueueState {
     this.items = new Mailbox(maxsize);
   }
 
+  /** An item for another process comes back if that process dies first. */
+  #deliver(value: unknown, call: Call): unknown {
+    if (call.link === null) return value;
+    return new Delivery(value, () => this.items.unget(value));
+  }
+
   handle(op: string, args: unknown[], call: Call): unknown {
     const [received, timeout] = args as [unknown, number | undefined];
     // From another process it is a copy already; from here, copy it now.
@@ -106,14 +112,18 @@ class QueueState {
       : received;
     switch (op) {
       case "put":
+        // Counted at once: a getter may take it and call taskDone() before
+        // this put's promise settles.
+        this.unfinished++;
         return this.items.put(
           item,
           timeout,
           call.signal,
           () =>
             new Full(`Cannot put: the queue is still full after ${timeout} ms`),
-        ).then(() => {
-          this.unfinished++;
+        ).catch((error) => {
+          this.unfinished--;
+          throw error;
         });
       case "putNowait":
         if (!this.items.tryPut(item)) throw new Full();
@@ -128,11 +138,11 @@ class QueueState {
             new Empty(
               `Cannot get: the queue is still empty after ${args[0]} ms`,
             ),
-        );
+        ).then((value) => this.#deliver(value, call));
       case "getNowait": {
         const got = this.items.tryGet();
         if (!got.ok) throw new Empty();
-        return got.value;
+        return this.#deliver(got.value, call);
       }
       case "qsize":
         return this.items.size;

@@ -57,6 +57,9 @@ Deno.test({
       module: CHANNEL_TARGETS,
     });
     child.start();
+    // As in Python: the end stays open while any process holds it, so the
+    // parent closes its own copy of the child's end.
+    writer.close();
     assertEquals(await reader.recv(), 1);
     assertEquals(await reader.recv(), 2);
     assertEquals(await reader.recv(), 3);
@@ -152,5 +155,27 @@ Deno.test({
     here.close();
     await child.join();
     assertEquals(child.exitCode, 0);
+  },
+});
+
+Deno.test({
+  name:
+    "Pipe end held by a child closes when the child dies, and the peer sees EOF",
+  permissions: PERMISSIONS,
+  async fn() {
+    const [here, there] = Pipe<unknown>();
+    const child = new Process({
+      target: pipeEcho,
+      args: [there],
+      module: CHANNEL_TARGETS,
+    });
+    child.start();
+    there.close();
+    await here.send("ping");
+    assertEquals(await here.recv(), "ping");
+    child.kill();
+    await child.join();
+    await assertRejects(() => here.recv({ timeout: 10_000 }), EOFError);
+    await assertRejects(() => here.send("anyone?"), BrokenPipeError);
   },
 });
