@@ -349,7 +349,7 @@ interface Unit {
   readonly ident: number | null;
   readonly exitCode: number | null;
   start(): void;
-  join(): Promise<void>;
+  join(options?: { signal?: AbortSignal }): Promise<void>;
   [EXITED](): Promise<void>;
 }
 
@@ -472,6 +472,9 @@ export abstract class BasePool {
   #exits = new Set<Promise<void>>();
   /** Calls accepted whose async iterable is still being read. */
   #collecting = 0;
+  /** How many callers wait on results; while any do, the workers are held. */
+  #busy = 0;
+  #holding: AbortController | null = null;
   #what: string;
   #kind: "process" | "thread";
   #permissions: ChildPermissions | undefined;
@@ -545,6 +548,32 @@ export abstract class BasePool {
       ? (options as PoolOptions).permissions
       : undefined;
     for (let i = 0; i < this.#size; i++) this.#spawn();
+  }
+
+  /**
+   * Keeps this process alive while `waiting` is pending: its workers are
+   * daemons and unref'd, and a caller waiting on results must not see the
+   * event loop end under it (say, while a dead worker is replaced).
+   */
+  async #whileBusy<T>(waiting: Promise<T>): Promise<T> {
+    if (this.#busy++ === 0) {
+      this.#holding = new AbortController();
+      for (const slot of this.#slots.values()) this.#hold(slot);
+    }
+    try {
+      return await broker().whileWaiting(waiting);
+    } finally {
+      if (--this.#busy === 0) {
+        this.#holding?.abort();
+        this.#holding = null;
+      }
+    }
+  }
+
+  /** Holds the event loop for a worker until the pool is idle again. */
+  #hold(slot: Slot): void {
+    if (!this.#holding) return;
+    slot.unit.join({ signal: this.#holding.signal }).catch(() => {});
   }
 
   /** Makes one worker running `poolWorker(feed, setup)`. */
@@ -728,6 +757,7 @@ export abstract class BasePool {
     };
     this.#slots.set(id, slot);
     unit.start();
+    this.#hold(slot);
     // Not join(): that would keep this process alive for daemon workers.
     const exit = unit[EXITED]().then(() => this.#exited(slot));
     this.#exits.add(exit);
@@ -928,7 +958,7 @@ export abstract class BasePool {
       },
     };
     release = this.#submit(action, fn, tasks, star, options, chunksize, job);
-    return broker().whileWaiting(promise);
+    return this.#whileBusy(promise);
   }
 
   #defaultChunksize(n: number): number {
@@ -1179,6 +1209,7 @@ export abstract class BasePool {
       started = Promise.reject(error);
     }
     started.catch(() => {});
+    const whileBusy = (waiting: Promise<void>) => this.#whileBusy(waiting);
     async function* results(): AsyncGenerator<R> {
       try {
         yield* drain();
@@ -1204,7 +1235,7 @@ export abstract class BasePool {
           continue;
         }
         if (failure) throw failure.error;
-        await broker().whileWaiting(
+        await whileBusy(
           new Promise<void>((resolve) => wake = resolve),
         );
       }

@@ -24,6 +24,7 @@ import {
   add,
   count,
   exitIf,
+  exitOnThree,
   failWith,
   forever,
   init,
@@ -31,11 +32,12 @@ import {
   napThen,
   pid,
   sleepThen,
+  spin,
   square,
   TARGETS,
   token,
 } from "./fixtures/pool_targets.ts";
-import { isRunning, waitGone } from "./_helpers.ts";
+import { deno, isRunning, waitGone } from "./_helpers.ts";
 
 type AnyPool = Pool | ThreadPool;
 
@@ -804,3 +806,59 @@ poolTest(
     assertStrictEquals(await pool.apply(count), 1, "a refused task ran");
   },
 );
+
+Deno.test({
+  name:
+    "A pool never closed does not keep its program alive: its workers are daemons",
+  permissions: { run: true, read: true },
+  async fn(t) {
+    for (const scenario of ["unclosed-pool", "unclosed-thread-pool"]) {
+      await t.step(scenario, async () => {
+        const { code, stdout, stderr } = await deno([
+          "run",
+          "-A",
+          "tests/fixtures/exit_program.ts",
+          scenario,
+        ]);
+        assertEquals(code, 0, stderr);
+        assertEquals(stdout, "[ 1, 4, 9 ]\ndone\n");
+      });
+    }
+  },
+});
+
+Deno.test({
+  name: "Pool times each task of a batch of synchronous tasks on its own",
+  permissions: { run: true, read: true },
+  async fn() {
+    await using pool = new Pool({ processes: 1, module: TARGETS });
+    // Four tasks of 150 ms in one batch, each well under its 600 ms: the
+    // results leave as they come, so no task is timed from the batch start.
+    assertEquals(
+      await pool.map(spin, [150, 150, 150, 150], {
+        chunksize: 4,
+        timeout: 600,
+      }),
+      [150, 150, 150, 150],
+    );
+  },
+});
+
+Deno.test({
+  name: "Pool blames only the task that ended its worker, even inside a batch",
+  permissions: { run: true, read: true },
+  async fn() {
+    await using pool = new Pool({ processes: 1, module: TARGETS });
+    const got: number[] = [];
+    const error = await assertRejects(async () => {
+      for await (
+        const value of pool.imapUnordered(exitOnThree, [0, 1, 2, 3, 4, 5], {
+          chunksize: 6,
+        })
+      ) got.push(value as number);
+    }, BrokenWorkerError);
+    assertEquals((error as BrokenWorkerError).task, 3);
+    assertEquals((error as BrokenWorkerError).exitCode, 5);
+    assertEquals(got.sort(), [0, 1, 2]);
+  },
+});

@@ -20,11 +20,13 @@ import {
 } from "../mod.ts";
 import { forward, TYPE_ONLY_TARGETS } from "./fixtures/type_only_targets.ts";
 import {
+  abortedGet,
   blockOnGet,
   CHANNEL_TARGETS,
   consume,
   doubleTasks,
   echo,
+  ownQueueInThread,
   produce,
   produceFromThread,
   putThenSay,
@@ -340,5 +342,74 @@ Deno.test({
     assertEquals(await queue.get(), 42);
     await child.join();
     assertEquals(child.exitCode, 0);
+  },
+});
+
+Deno.test({
+  name: "Queues owned by a thread and by the main thread stay apart",
+  permissions: PERMISSIONS,
+  async fn() {
+    const queue = new Queue<unknown>();
+    const thread = start("thread", ownQueueInThread, [queue]);
+    assertEquals(await queue.get({ timeout: 10_000 }), "for the parent");
+    assertEquals(await queue.get({ timeout: 10_000 }), ["own queue", "Empty"]);
+    await thread.join();
+  },
+});
+
+Deno.test({
+  name: "Queue keeps an item put just after its waiting consumer was killed",
+  permissions: PERMISSIONS,
+  async fn() {
+    const queue = new Queue<number>();
+    const ready = new Event();
+    const doomed = start("process", blockOnGet, [queue, ready]) as Process;
+    await ready.wait();
+    // Let its get() reach this process, then kill it and put at once: the
+    // item goes to the dead consumer's get, and must come back.
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    doomed.kill();
+    await queue.put(42);
+    await doomed.join();
+    assertEquals(await queue.get({ timeout: 5000 }), 42);
+  },
+});
+
+Deno.test({
+  name: "Queue.get() cancelled in a child rejects with that child's own reason",
+  permissions: PERMISSIONS,
+  async fn() {
+    const queue = new Queue();
+    const out = new Queue();
+    const child = start("process", abortedGet, [queue, out]);
+    assertEquals(await out.get(), ["RangeError", "my reason"]);
+    await child.join();
+    // The cancelled get took nothing.
+    await queue.put("kept");
+    assertEquals(await queue.get(), "kept");
+  },
+});
+
+Deno.test({
+  name:
+    "Queue carries AggregateError and renamed built-in errors as themselves",
+  permissions: PERMISSIONS,
+  async fn() {
+    const input = new Queue<unknown>();
+    const output = new Queue<unknown>();
+    const child = start("process", echo, [input, output]);
+    const renamed = new TypeError("t");
+    renamed.name = "Custom";
+    await input.put(new AggregateError([new RangeError("r")], "all"));
+    await input.put(renamed);
+    const all = await output.get() as AggregateError;
+    assertInstanceOf(all, AggregateError);
+    assertEquals(all.message, "all");
+    assertInstanceOf(all.errors[0], RangeError);
+    const back = await output.get() as TypeError;
+    assertInstanceOf(back, TypeError);
+    assertEquals(back.name, "Custom");
+    await input.put("stop");
+    await child.join();
   },
 });

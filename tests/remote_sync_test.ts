@@ -13,6 +13,7 @@ import {
   Value,
 } from "../mod.ts";
 import {
+  bumpItem,
   CHANNEL_TARGETS,
   crowd,
   holdForever,
@@ -20,8 +21,11 @@ import {
   incrementWithOwnLock,
   meetAndMark,
   reenter,
+  takeAndLeave,
+  takePermit,
   watchEvent,
 } from "./fixtures/channel_targets.ts";
+import { deno } from "./_helpers.ts";
 
 const PERMISSIONS = { run: true, read: true } as const;
 
@@ -164,5 +168,69 @@ Deno.test({
     });
     assertThrows(() => child.start(), TypeError, "use an Event, a Queue");
     assertEquals(child.pid, null);
+  },
+});
+
+Deno.test({
+  name: "A lock a child holds when it ends cleanly stays held, as in Python",
+  permissions: PERMISSIONS,
+  async fn() {
+    const lock = new Lock();
+    assertEquals(await runAll(1, takeAndLeave, [lock]), [0]);
+    assertEquals(lock.locked(), true);
+    assertEquals(await lock.acquire({ blocking: false }), false);
+    // Any process may release a Lock.
+    lock.release();
+    assertEquals(await lock.acquire({ blocking: false }), true);
+    assertEquals(lock.abandoned, false);
+    lock.release();
+  },
+});
+
+Deno.test({
+  name: "A Semaphore is a counter: a permit a child took is not given back",
+  permissions: PERMISSIONS,
+  async fn() {
+    const semaphore = new Semaphore(1);
+    await runAll(1, takePermit, [semaphore]);
+    assertEquals(semaphore.getValue(), 0);
+    semaphore.release();
+    assertEquals(semaphore.getValue(), 1);
+  },
+});
+
+Deno.test({
+  name:
+    "SharedArray writes from processes under different locks keep each other's items",
+  permissions: PERMISSIONS,
+  async fn() {
+    const array = new SharedArray("i", 2, { lock: false });
+    const locks = [new Lock(), new Lock()];
+    const children = [0, 1].map((index) =>
+      new Process({
+        target: bumpItem,
+        args: [array, locks[index], index, 100],
+        module: CHANNEL_TARGETS,
+      })
+    );
+    children.forEach((child) => child.start());
+    for (const child of children) await child.join();
+    assertEquals([...array.array], [100, 100]);
+  },
+});
+
+Deno.test({
+  name:
+    "A daemon child waiting on a lock or an event does not keep its parent alive",
+  permissions: PERMISSIONS,
+  async fn() {
+    const { code, stdout, stderr } = await deno([
+      "run",
+      "-A",
+      "tests/fixtures/exit_program.ts",
+      "daemon-waiter",
+    ]);
+    assertEquals(code, 0, stderr);
+    assertEquals(stdout, "[ 1, 4, 9 ]\ndone\n");
   },
 });
