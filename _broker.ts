@@ -318,6 +318,11 @@ export class Broker {
     await link.drained();
   }
 
+  /** Writes out now what every link has batched (see `Link.flushNow`). */
+  flushNowAll(): void {
+    for (const link of this.#links) link.flushNow();
+  }
+
   /** Writes out now what was sent towards `id` (see `Link.flushNow`). */
   flushNow(id: string): void {
     if (!this.#servants.has(id)) this.#routes.get(id)?.flushNow();

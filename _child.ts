@@ -37,6 +37,9 @@ broker().openUpstream = () => {
   link.done.then(orphaned);
   return link;
 };
+// Deno.exit() ends the process after the `unload` event: what was put or
+// sent before it leaves now (a child's socket writes at once).
+globalThis.addEventListener("unload", () => broker().flushNowAll());
 
 // No orphans: when the parent dies, however it dies, this process is
 // re-parented and Deno.ppid changes. End the whole process group then.

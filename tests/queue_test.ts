@@ -29,6 +29,7 @@ import {
   ownQueueInThread,
   produce,
   produceFromThread,
+  putThenExit,
   putThenSay,
   reportEmpty,
   shareOwnQueue,
@@ -411,5 +412,17 @@ Deno.test({
     assertEquals(back.name, "Custom");
     await input.put("stop");
     await child.join();
+  },
+});
+
+Deno.test({
+  name: "Queue gets what a child put just before Deno.exit()",
+  permissions: PERMISSIONS,
+  async fn() {
+    const queue = new Queue<string>();
+    const child = start("process", putThenExit, [queue]);
+    await child.join();
+    assertEquals(child.exitCode, 3);
+    assertEquals(await queue.get({ timeout: 5000 }), "last words");
   },
 });

@@ -20,6 +20,7 @@ import {
   incrementUnder,
   incrementWithOwnLock,
   meetAndMark,
+  parentOfTaker,
   reenter,
   takeAndLeave,
   takePermit,
@@ -232,5 +233,30 @@ Deno.test({
     ]);
     assertEquals(code, 0, stderr);
     assertEquals(stdout, "[ 1, 4, 9 ]\ndone\n");
+  },
+});
+
+Deno.test({
+  name:
+    "A lock held by a grandchild that dies is released while its parent lives",
+  permissions: PERMISSIONS,
+  async fn() {
+    const lock = new Lock();
+    const ready = new Event();
+    const leave = new Event();
+    const child = new Process({
+      target: parentOfTaker,
+      args: [lock, ready, leave],
+      module: CHANNEL_TARGETS,
+    });
+    child.start();
+    await ready.wait();
+    assertEquals(await lock.acquire({ timeout: 10_000 }), true);
+    assertEquals(lock.abandoned, true);
+    assertEquals(child.isAlive(), true);
+    lock.release();
+    leave.set();
+    await child.join();
+    assertEquals(child.exitCode, 0);
   },
 });
