@@ -1,0 +1,476 @@
+// Copyright 2026 the @parallel/multiprocessing authors. MIT license.
+// `deno task bench`: each workload side by side in one run, for this
+// package, for the raw Deno floor it wraps (hand-written Deno.Command,
+// Worker and pipe code), and for Python's multiprocessing when python3 is
+// on PATH. Prints one table with the figures and the ratios ours / floor and
+// ours / Python. Ratios, not absolute figures, are what to quote: machines
+// differ and are noisy. See BENCHMARKS.md.
+//
+//   deno task bench            # the whole comparison
+//   deno task bench --quick    # smaller sizes, for a smoke test
+
+import { Pipe, Pool, Process, Queue, Thread, ThreadPool } from "../mod.ts";
+import {
+  add,
+  putMany,
+  sendBytes,
+  sendMany,
+  SetGet,
+  sumSquares,
+  TARGETS,
+} from "./_targets.ts";
+
+const QUICK = Deno.args.includes("--quick");
+const SIZES = {
+  rounds: QUICK ? 3 : 15,
+  tasks: QUICK ? 2_000 : 20_000,
+  messages: QUICK ? 10_000 : 100_000,
+  mib: QUICK ? 32 : 256,
+  redisChildren: 4,
+  redisTimes: QUICK ? 500 : 5_000,
+};
+const REDIS_URL = Deno.env.get("REDIS_URL") ?? "redis://127.0.0.1:6379";
+const HERE = new URL(".", import.meta.url);
+
+/** One row: a workload's figure for each contender. */
+interface Row {
+  work: string;
+  unit: "ms" | "tasks/s" | "msg/s" | "MB/s" | "ops/s";
+  ours: number | null;
+  floor: number | null;
+  python: number | null;
+  /** What each figure is, when it is not obvious. */
+  notes?: string;
+}
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = Math.floor(sorted.length / 2);
+  return sorted.length % 2
+    ? sorted[middle]
+    : (sorted[middle - 1] + sorted[middle]) / 2;
+}
+
+async function timeMedian(
+  rounds: number,
+  once: () => Promise<void>,
+): Promise<number> {
+  await once(); // warm-up: caches, JIT, module loading
+  const times: number[] = [];
+  for (let i = 0; i < rounds; i++) {
+    const start = performance.now();
+    await once();
+    times.push(performance.now() - start);
+  }
+  return median(times);
+}
+
+/** Runs a Python script of bench/python and reads its `name value` lines. */
+async function python(
+  script: string,
+  ...args: (string | number)[]
+): Promise<Record<string, number> | null> {
+  try {
+    const { code, stdout, stderr } = await new Deno.Command("python3", {
+      args: [new URL(`python/${script}`, HERE).pathname, ...args.map(String)],
+      stdin: "null",
+    }).output();
+    if (code !== 0) {
+      console.error(new TextDecoder().decode(stderr));
+      return null;
+    }
+    const figures: Record<string, number> = {};
+    for (const line of new TextDecoder().decode(stdout).trim().split("\n")) {
+      const [name, value] = line.split(" ");
+      figures[name] = Number(value);
+    }
+    return figures;
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound) return null;
+    throw error;
+  }
+}
+
+function spawnDeno(args: string[], stdout: "null" | "piped" = "null") {
+  return new Deno.Command(Deno.execPath(), {
+    args: ["run", "--no-prompt", ...args],
+    stdin: "null",
+    stdout,
+    stderr: "inherit",
+  }).spawn();
+}
+
+// ---------------------------------------------------------------------------
+// Workloads
+
+async function startProcess(): Promise<Row[]> {
+  const ours = await timeMedian(SIZES.rounds, async () => {
+    const p = new Process({ target: add, args: [1, 2], module: TARGETS });
+    p.start();
+    await p.join();
+  });
+  const floor = await timeMedian(SIZES.rounds, async () => {
+    await spawnDeno(["data:text/javascript,1+2"]).status;
+  });
+  const py = await python("spawn.py", SIZES.rounds);
+  return [{
+    work: "start a child that adds two numbers, join it",
+    unit: "ms",
+    ours,
+    floor,
+    python: py?.spawn ?? null,
+    notes: py
+      ? `Python forkserver ${py.forkserver.toFixed(1)} ms, fork ${
+        py.fork.toFixed(1)
+      } ms`
+      : undefined,
+  }];
+}
+
+async function startThread(): Promise<Row[]> {
+  const ours = await timeMedian(SIZES.rounds, async () => {
+    const t = new Thread({ target: add, args: [1, 2], module: TARGETS });
+    t.start();
+    await t.join();
+  });
+  const code = "self.postMessage(1 + 2); self.close();";
+  const floor = await timeMedian(SIZES.rounds, async () => {
+    const worker = new Worker(`data:text/javascript,${code}`, {
+      type: "module",
+    });
+    await new Promise((resolve) => worker.onmessage = resolve);
+    worker.terminate();
+  });
+  const py = await python("thread.py", SIZES.rounds);
+  return [{
+    work: "start a thread, join it",
+    unit: "ms",
+    ours,
+    floor,
+    python: py?.thread ?? null,
+  }];
+}
+
+/** The raw floor of the map: 2 Workers, 500 tasks per message. */
+async function mapFloor(tasks: number[]): Promise<number> {
+  const workers = [0, 1].map(() =>
+    new Worker(new URL("floor/worker_map.js", HERE), { type: "module" })
+  );
+  const start = performance.now();
+  const batches: number[][] = [];
+  for (let i = 0; i < tasks.length; i += 500) {
+    batches.push(tasks.slice(i, i + 500));
+  }
+  let next = 0;
+  await Promise.all(workers.map((worker) =>
+    new Promise<void>((resolve) => {
+      const feed = () => {
+        if (next >= batches.length) return resolve();
+        worker.postMessage(batches[next++]);
+      };
+      worker.onmessage = feed;
+      feed();
+    })
+  ));
+  const took = performance.now() - start;
+  for (const worker of workers) worker.terminate();
+  return tasks.length / (took / 1000);
+}
+
+async function mapWork(): Promise<Row[]> {
+  const tasks = Array.from({ length: SIZES.tasks }, (_, i) => i);
+  const rate = async (make: () => Pool | ThreadPool) => {
+    await using pool = make();
+    await pool.map(sumSquares, [0, 1, 2, 3]); // started and warm
+    const start = performance.now();
+    await pool.map(sumSquares, tasks);
+    return tasks.length / ((performance.now() - start) / 1000);
+  };
+  const pool = await rate(() => new Pool({ processes: 2, module: TARGETS }));
+  const threads = await rate(() =>
+    new ThreadPool({ threads: 2, module: TARGETS })
+  );
+  const floor = await mapFloor(tasks);
+  const py = await python("pool_map.py", SIZES.tasks);
+  const work = `map f(i) = Σ k² (k < 10,000) over ${
+    SIZES.tasks.toLocaleString("en")
+  } inputs, 2 workers`;
+  return [
+    {
+      work: `${work}: Pool`,
+      unit: "tasks/s",
+      ours: pool,
+      floor,
+      python: py?.pool ?? null,
+    },
+    {
+      work: `${work}: ThreadPool`,
+      unit: "tasks/s",
+      ours: threads,
+      floor,
+      python: null,
+      notes: "floor: 2 Workers, 500 tasks per message; Python: Pool(2)",
+    },
+  ];
+}
+
+async function messages(): Promise<Row[]> {
+  const n = SIZES.messages;
+  const queueRate = async () => {
+    const queue = new Queue<number | null>();
+    const p = new Process({
+      target: putMany,
+      args: [queue, n],
+      module: TARGETS,
+    });
+    const start = performance.now();
+    p.start();
+    while (await queue.get() !== null);
+    const took = performance.now() - start;
+    await p.join();
+    return n / (took / 1000);
+  };
+  const pipeRate = async () => {
+    const [here, there] = Pipe<number | null>();
+    const p = new Process({
+      target: sendMany,
+      args: [there, n],
+      module: TARGETS,
+    });
+    const start = performance.now();
+    p.start();
+    there.close();
+    while (await here.recv() !== null);
+    const took = performance.now() - start;
+    await p.join();
+    return n / (took / 1000);
+  };
+  const floorRate = async () => {
+    const start = performance.now();
+    const child = spawnDeno(
+      [new URL("floor/messages.js", HERE).pathname, String(n)],
+      "piped",
+    );
+    const decoder = new TextDecoder();
+    let pending = new Uint8Array(0);
+    let count = 0;
+    outer: for await (const chunk of child.stdout) {
+      const all = new Uint8Array(pending.length + chunk.length);
+      all.set(pending);
+      all.set(chunk, pending.length);
+      let offset = 0;
+      while (all.length - offset >= 4) {
+        const length = new DataView(all.buffer, offset).getUint32(0, true);
+        if (all.length - offset - 4 < length) break;
+        const value = JSON.parse(
+          decoder.decode(all.subarray(offset + 4, offset + 4 + length)),
+        );
+        offset += 4 + length;
+        if (value === null) break outer;
+        count++;
+      }
+      pending = all.slice(offset);
+    }
+    const took = performance.now() - start;
+    await child.status;
+    return count / (took / 1000);
+  };
+  const queue = await queueRate();
+  const pipe = await pipeRate();
+  const floor = await floorRate();
+  const py = await python("messages.py", n);
+  const work = `${n.toLocaleString("en")} small messages child → parent`;
+  return [
+    {
+      work: `${work}: Queue`,
+      unit: "msg/s",
+      ours: queue,
+      floor,
+      python: py?.queue ?? null,
+    },
+    {
+      work: `${work}: Pipe`,
+      unit: "msg/s",
+      ours: pipe,
+      floor,
+      python: py?.pipe ?? null,
+      notes: "floor: length-prefixed JSON frames on stdout, 64 KiB writes",
+    },
+  ];
+}
+
+async function bytes(): Promise<Row[]> {
+  const mib = SIZES.mib;
+  const [here, there] = Pipe();
+  const p = new Process({
+    target: sendBytes,
+    args: [there, mib],
+    module: TARGETS,
+  });
+  let start = performance.now();
+  p.start();
+  there.close();
+  let total = 0;
+  while (true) {
+    const chunk = await here.recvBytes();
+    if (chunk.length === 0) break;
+    total += chunk.length;
+  }
+  const ours = total / 1e6 / ((performance.now() - start) / 1000);
+  await p.join();
+  start = performance.now();
+  const child = spawnDeno(
+    [new URL("floor/bytes.js", HERE).pathname, String(mib)],
+    "piped",
+  );
+  let floorTotal = 0;
+  for await (const chunk of child.stdout) floorTotal += chunk.length;
+  const floor = floorTotal / 1e6 / ((performance.now() - start) / 1000);
+  await child.status;
+  const py = await python("bytes.py", mib);
+  return [{
+    work: `${mib} MiB child → parent in 1 MiB messages: Pipe.sendBytes`,
+    unit: "MB/s",
+    ours,
+    floor,
+    python: py?.bytes ?? null,
+    notes: "floor: 1 MiB writes to stdout",
+  }];
+}
+
+async function redis(): Promise<Row[]> {
+  const host = new URL(REDIS_URL).host;
+  try {
+    const conn = await Deno.connect({
+      hostname: new URL(REDIS_URL).hostname,
+      port: Number(new URL(REDIS_URL).port || 6379),
+    });
+    conn.close();
+  } catch {
+    return [{
+      work: "Redis: no server at " + REDIS_URL,
+      unit: "ops/s",
+      ours: null,
+      floor: null,
+      python: null,
+    }];
+  }
+  const { redisChildren: children, redisTimes: times } = SIZES;
+  const ops = children * times * 2;
+  let start = performance.now();
+  const processes = Array.from({ length: children }, (_, i) => {
+    const p = new SetGet({
+      db: 0,
+      key: `mp:bench:${Deno.pid}:${i}`,
+      values: 0,
+      redis: REDIS_URL,
+      permissions: { net: [host], env: true },
+    });
+    p.times = times;
+    p.start();
+    return p;
+  });
+  for (const p of processes) await p.join();
+  const ours = ops / ((performance.now() - start) / 1000);
+  start = performance.now();
+  await Promise.all(
+    Array.from(
+      { length: children },
+      (_, i) =>
+        new Deno.Command(Deno.execPath(), {
+          args: [
+            "run",
+            "--no-prompt",
+            `--allow-net=${host}`,
+            "--allow-env",
+            "--allow-read",
+            "--config",
+            new URL("../deno.json", HERE).pathname,
+            new URL("floor/redis.js", HERE).pathname,
+            REDIS_URL,
+            `mp:bench:floor:${Deno.pid}:${i}`,
+            String(times),
+          ],
+          stdin: "null",
+        }).output(),
+    ),
+  );
+  const floor = ops / ((performance.now() - start) / 1000);
+  return [{
+    work: `${children} processes × ${
+      times.toLocaleString("en")
+    } SET+GET on one Redis`,
+    unit: "ops/s",
+    ours,
+    floor,
+    python: null,
+    notes:
+      "floor: Deno.Command children with plain ioredis; Python: redis-py is not installed here",
+  }];
+}
+
+// ---------------------------------------------------------------------------
+// The table
+
+function figure(value: number | null, unit: Row["unit"]): string {
+  if (value === null) return "—";
+  if (unit === "ms") return `${value.toFixed(value < 10 ? 2 : 1)} ms`;
+  return `${Math.round(value).toLocaleString("en")}`;
+}
+
+function ratio(a: number | null, b: number | null): string {
+  return a === null || b === null ? "—" : `${(a / b).toFixed(2)}×`;
+}
+
+function table(rows: Row[]): string {
+  const lines = [
+    "| workload | unit | ours | raw Deno floor | Python | ours / floor | ours / Python |",
+    "|---|---|---|---|---|---|---|",
+  ];
+  for (const row of rows) {
+    lines.push(
+      `| ${row.work} | ${row.unit} | ${figure(row.ours, row.unit)} | ${
+        figure(row.floor, row.unit)
+      } | ${figure(row.python, row.unit)} | ${ratio(row.ours, row.floor)} | ${
+        ratio(row.ours, row.python)
+      } |`,
+    );
+  }
+  const notes = rows.filter((row) => row.notes).map((row) =>
+    `- ${row.work}: ${row.notes}`
+  );
+  return [
+    ...lines,
+    "",
+    "For ms, lower is better (a ratio below 1× beats the other); for rates, higher is better.",
+    ...notes,
+  ].join("\n");
+}
+
+if (import.meta.main) {
+  const cpu = Deno.build.os === "linux"
+    ? (Deno.readTextFileSync("/proc/cpuinfo").match(/model name\s*:\s*(.*)/)
+      ?.[1] ?? "unknown CPU")
+    : Deno.build.arch;
+  const started = performance.now();
+  const rows: Row[] = [];
+  for (
+    const [name, run] of [
+      ["process start", startProcess],
+      ["thread start", startThread],
+      ["map", mapWork],
+      ["messages", messages],
+      ["bytes", bytes],
+      ["redis", redis],
+    ] as const
+  ) {
+    console.error(`… ${name}`);
+    rows.push(...await run());
+  }
+  console.log(
+    `Deno ${Deno.version.deno}, ${navigator.hardwareConcurrency} cores (${cpu}), ${
+      QUICK ? "quick sizes" : "full sizes"
+    }, ${((performance.now() - started) / 1000).toFixed(0)} s\n`,
+  );
+  console.log(table(rows));
+}
