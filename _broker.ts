@@ -312,10 +312,13 @@ export class Broker {
   }
 
   /** Resolves when what was posted towards `id` has been written out. */
-  async flushed(id: string): Promise<void> {
-    if (this.#servants.has(id)) return;
-    const link = this.#route(id);
-    await link.drained();
+  flushed(id: string): Promise<void> {
+    if (this.#servants.has(id)) return Promise.resolve();
+    try {
+      return this.#route(id).drained();
+    } catch (error) {
+      return Promise.reject(error);
+    }
   }
 
   /** Writes out now what every link has batched (see `Link.flushNow`). */
@@ -550,6 +553,30 @@ export class Broker {
     this.#originsVia.delete(link);
     this.#gone(origins, link.graceful);
   }
+}
+
+/** The signal of a local call that cannot be cancelled. */
+const NEVER = new AbortController().signal;
+
+/**
+ * Runs an operation on an object this runtime owns, for this runtime:
+ * synchronously, so an answer at hand costs no wait; only a wait (an empty
+ * queue) keeps the links alive meanwhile.
+ */
+export function serveLocally(
+  run: (call: Call) => unknown,
+  signal?: AbortSignal,
+): Promise<unknown> {
+  const here = broker();
+  let result: unknown;
+  try {
+    result = run({ link: null, origin: here.origin, signal: signal ?? NEVER });
+  } catch (error) {
+    return Promise.reject(error);
+  }
+  return result instanceof Promise
+    ? here.whileWaiting(result)
+    : Promise.resolve(result);
 }
 
 const KEY = Symbol.for("@parallel/multiprocessing/broker");

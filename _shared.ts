@@ -376,8 +376,24 @@ export function findShareable(
 }
 
 codec.pack = (value, link) =>
-  encodeShared(value, { sameProcess: link.sameProcess });
-codec.unpack = (value, link) => decodeShared(value, () => link);
+  isFlat(value)
+    ? value
+    : encodeShared(value, { sameProcess: link.sameProcess });
+
+/** An array of primitives, which needs no walk (the common message). */
+function isFlat(value: unknown): boolean {
+  if (!Array.isArray(value)) return false;
+  for (const item of value) {
+    if (
+      item !== null && (typeof item === "object" || typeof item === "function")
+    ) {
+      return false;
+    }
+  }
+  return true;
+}
+codec.unpack = (value, link) =>
+  isFlat(value) ? value : decodeShared(value, () => link);
 
 /**
  * A copy of `value` as another thread would receive it: what a queue or a

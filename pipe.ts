@@ -33,6 +33,7 @@ import {
   type Call,
   Delivery,
   registerRemote,
+  serveLocally,
 } from "./_broker.ts";
 import { checkBoolean, waitOptions } from "./_common.ts";
 import type { WaitOptions } from "./sync.ts";
@@ -263,14 +264,9 @@ export class Connection<T = unknown> {
       if (this.#state) {
         const state = this.#state;
         const end = this.#end;
-        return broker().whileWaiting(
-          Promise.resolve().then(() =>
-            state.handle(end, op, args, {
-              link: null,
-              origin: broker().origin,
-              signal: signal ?? new AbortController().signal,
-            })
-          ),
+        return serveLocally(
+          (call) => state.handle(end, op, args, call),
+          signal,
         );
       }
       return broker().request(this.#id!, op, args, signal);
@@ -289,17 +285,22 @@ export class Connection<T = unknown> {
     }
   }
 
-  async #send(entry: Entry): Promise<void> {
-    this.#check(this.#writable, "send");
-    if (this.#state || this.#closed) {
-      return void await this.#call("send", [entry]);
+  #send(entry: Entry): Promise<void> {
+    try {
+      this.#check(this.#writable, "send");
+      if (this.#state || this.#closed) {
+        return this.#call("send", [entry]) as Promise<void>;
+      }
+      if (this.#peerClosed) {
+        throw new BrokenPipeError("Cannot send: the other end is closed");
+      }
+      // Sending never waits for the reader, as a pipe write into a buffer
+      // (no async function here: a send is the hot path of a producer).
+      broker().post(this.#id!, "send", [entry]);
+      return broker().flushed(this.#id!);
+    } catch (error) {
+      return Promise.reject(error);
     }
-    if (this.#peerClosed) {
-      throw new BrokenPipeError("Cannot send: the other end is closed");
-    }
-    // Sending never waits for the reader, as a pipe write into a buffer.
-    broker().post(this.#id!, "send", [entry]);
-    await broker().flushed(this.#id!);
   }
 
   /**

@@ -31,7 +31,13 @@
  */
 
 import "./_remote_sync.ts";
-import { broker, type Call, Delivery, registerRemote } from "./_broker.ts";
+import {
+  broker,
+  type Call,
+  Delivery,
+  registerRemote,
+  serveLocally,
+} from "./_broker.ts";
 import { waitOptions } from "./_common.ts";
 import type { WaitOptions } from "./sync.ts";
 import { Mailbox } from "./_mailbox.ts";
@@ -246,15 +252,7 @@ export class Queue<T = unknown> {
     try {
       if (this.#state) {
         const state = this.#state;
-        return broker().whileWaiting(
-          Promise.resolve().then(() =>
-            state.handle(op, args, {
-              link: null,
-              origin: broker().origin,
-              signal: signal ?? new AbortController().signal,
-            })
-          ),
-        );
+        return serveLocally((call) => state.handle(op, args, call), signal);
       }
       return broker().request(this.#id!, op, args, signal);
     } catch (error) {
@@ -272,16 +270,20 @@ export class Queue<T = unknown> {
    * an unbounded queue in another process, on its way there, in order).
    * @throws {Full} If the queue is still full after the timeout.
    */
-  async put(item: T, options?: number | WaitOptions): Promise<void> {
-    const { timeout, signal } = waitOptions(options, "put");
-    signal?.throwIfAborted();
-    if (!this.#state && this.#maxsize === 0 && !this.#closed) {
-      // Nothing to wait for: send it and move on, as Python's feeder does.
-      broker().post(this.#id!, "put", [item, undefined]);
-      await broker().flushed(this.#id!);
-      return;
+  put(item: T, options?: number | WaitOptions): Promise<void> {
+    try {
+      const { timeout, signal } = waitOptions(options, "put");
+      signal?.throwIfAborted();
+      if (!this.#state && this.#maxsize === 0 && !this.#closed) {
+        // Nothing to wait for: send it and move on, as Python's feeder does
+        // (no async function here: a put is the hot path of a producer).
+        broker().post(this.#id!, "put", [item, undefined]);
+        return broker().flushed(this.#id!);
+      }
+      return this.call("put", [item, timeout], signal) as Promise<void>;
+    } catch (error) {
+      return Promise.reject(error);
     }
-    await this.call("put", [item, timeout], signal);
   }
 
   /**
