@@ -10,13 +10,14 @@
 // upstream, so any mix of parents, children and threads reaches the owner.
 //
 // Messages on a link:
-//   [REQUEST, requestId, objectId, op, args, origin]
+//   [REQUEST, requestId, objectId, op, args, origin, keepAlive]
 //   [RESPONSE, requestId, ok, value]
 //   [POST, objectId, op, args, origin]        (no response)
 //   [CANCEL, requestId]                       (the owner answers the request)
-//   [BYE]                                     (the child ends cleanly)
+//   [BYE, origin]                             (the child ends cleanly)
 //   [GONE, origins, graceful]                 (runtimes behind a link ended)
 //   [ACK, requestId]                          (a Delivery arrived)
+//   [NACK, requestId]                         (it never will: take it back)
 
 import type { Link, Message } from "./_channel.ts";
 import { getIdent } from "./_ident.ts";
@@ -29,6 +30,7 @@ const CANCEL = 3;
 const BYE = 4;
 const GONE = 5;
 const ACK = 6;
+const NACK = 7;
 
 /**
  * Thrown when the link to the process or thread that owns a shared object
@@ -88,7 +90,11 @@ export class Delivery {
    * @param value What is handed over.
    * @param onLost Takes it back if it never arrives.
    */
-  constructor(readonly value: unknown, readonly onLost: () => void) {}
+  constructor(
+    readonly value: unknown,
+    readonly onLost: () => void,
+    readonly onArrived: () => void = () => {},
+  ) {}
 }
 
 /** A shared object's form in transit to another process or thread. */
@@ -105,11 +111,22 @@ interface Pending {
   reject(error: unknown): void;
   link: Link;
   signal: AbortSignal | undefined;
+  /** Made for a runtime behind this one: deliveries are passed on. */
+  forwarded: boolean;
 }
 
 /** A proxy's method called each time its object arrives here again. */
 export const ARRIVED: unique symbol = Symbol.for(
   "@parallel/multiprocessing/arrived",
+) as never;
+
+/**
+ * A method of objects that count where they were sent (pipe ends): the
+ * child `origin` they were sent to has ended; if it never took them, stop
+ * counting them as in flight.
+ */
+export const UNSENT: unique symbol = Symbol.for(
+  "@parallel/multiprocessing/unsent",
 ) as never;
 
 let nextObject = 1;
@@ -138,7 +155,7 @@ export class Broker {
   #pending = new Map<number, Pending>();
   #serving = new Map<Link, Map<number, AbortController>>();
   /** Deliveries sent on each link and not acknowledged yet. */
-  #unacknowledged = new Map<Link, Map<number, () => void>>();
+  #unacknowledged = new Map<Link, Map<number, Delivery>>();
   #links = new Set<Link>();
   /** The runtimes whose requests came in on each link. */
   #originsVia = new Map<Link, Set<string>>();
@@ -213,15 +230,17 @@ export class Broker {
   }
 
   /** The object for a remote form that arrived on `link`: a proxy, or ours. */
-  revive(form: RemoteForm, link: Link): object {
+  revive(form: RemoteForm, link: Link | (() => Link)): object {
     const known = this.#proxies.get(form.id) as
       | { [ARRIVED]?(): void }
       | undefined;
     if (known) {
-      // Sent here again: the proxy may count it (a pipe end does).
-      if (!this.#servants.has(form.id)) known[ARRIVED]?.();
+      // Sent here again (or back to its owner): it may count that (a pipe
+      // end does).
+      known[ARRIVED]?.();
       return known;
     }
+    if (typeof link === "function") link = link();
     const revive = revivers.get(form.kind);
     if (!revive) {
       throw new TypeError(`Cannot rebuild a shared ${form.kind}: unknown kind`);
@@ -267,12 +286,26 @@ export class Broker {
     try {
       link = this.#route(id);
       this.#forwarding(origin, link);
-      link.send([REQUEST, requestId, id, op, codec.pack(args, link), origin]);
+      link.send([
+        REQUEST,
+        requestId,
+        id,
+        op,
+        codec.pack(args, link),
+        origin,
+        keepAlive,
+      ]);
     } catch (error) {
       return Promise.reject(error);
     }
     const { promise, resolve, reject } = Promise.withResolvers<unknown>();
-    this.#pending.set(requestId, { resolve, reject, link, signal });
+    this.#pending.set(requestId, {
+      resolve,
+      reject,
+      link,
+      signal,
+      forwarded: origin !== this.origin,
+    });
     if (keepAlive) link.hold();
     const onAbort = () => link.send([CANCEL, requestId]);
     signal?.addEventListener("abort", onAbort, { once: true });
@@ -342,7 +375,7 @@ export class Broker {
    */
   async goodbye(): Promise<void> {
     if (this.#upstream && !this.#upstream.closed) {
-      this.#upstream.send([BYE]);
+      this.#upstream.send([BYE, this.origin]);
     }
     await this.flushAll();
   }
@@ -360,16 +393,17 @@ export class Broker {
   #receive(link: Link, message: Message): void {
     switch (message[0]) {
       case REQUEST: {
-        const [, requestId, id, op, args, origin] = message as [
+        const [, requestId, id, op, args, origin, keepAlive] = message as [
           number,
           number,
           string,
           string,
           unknown[],
           string,
+          boolean,
         ];
         this.#seen(link, origin);
-        this.#serve(link, requestId, id, op, args, origin);
+        this.#serve(link, requestId, id, op, args, origin, keepAlive !== false);
         break;
       }
       case RESPONSE: {
@@ -379,8 +413,24 @@ export class Broker {
           boolean,
           unknown,
         ];
-        if (message[4]) link.send([ACK, requestId]);
         const pending = this.#pending.get(requestId);
+        if (message[4]) {
+          // A delivery: acknowledge it, or, for a runtime behind this one,
+          // once that runtime acknowledges it (it may die first).
+          if (!pending?.forwarded) link.send([ACK, requestId]);
+          else {
+            const value = codec.unpack(message[3], link);
+            this.#pending.delete(requestId);
+            pending.resolve(
+              new Delivery(
+                value,
+                () => link.send([NACK, requestId]),
+                () => link.send([ACK, requestId]),
+              ),
+            );
+            break;
+          }
+        }
         if (!pending) break;
         this.#pending.delete(requestId);
         let decoded: unknown;
@@ -425,11 +475,18 @@ export class Broker {
         this.#serving.get(link)?.get(message[1] as number)?.abort();
         break;
       case BYE:
-        link.markBye();
+        link.markBye(message[1] as string);
         break;
       case ACK:
-        this.#unacknowledged.get(link)?.delete(message[1] as number);
+      case NACK: {
+        const waiting = this.#unacknowledged.get(link);
+        const delivery = waiting?.get(message[1] as number);
+        if (!delivery) break;
+        waiting!.delete(message[1] as number);
+        if (message[0] === ACK) delivery.onArrived();
+        else delivery.onLost();
         break;
+      }
       case GONE:
         this.#gone(new Set(message[1] as string[]), message[2] as boolean);
         break;
@@ -474,6 +531,7 @@ export class Broker {
     op: string,
     packed: unknown[],
     origin: string,
+    keepAlive: boolean,
   ): void {
     const controller = new AbortController();
     // Serving another process keeps nothing alive here by itself.
@@ -498,7 +556,7 @@ export class Broker {
           ]);
           let waiting = this.#unacknowledged.get(link);
           if (!waiting) this.#unacknowledged.set(link, waiting = new Map());
-          waiting.set(requestId, value.onLost);
+          waiting.set(requestId, value);
           return;
         }
         link.send([RESPONSE, requestId, ok, codec.pack(value, link)]);
@@ -522,7 +580,7 @@ export class Broker {
           `Cannot find shared object ${id}: it is not known here`,
         );
       }
-      return this.request(id, op, args, controller.signal, origin);
+      return this.request(id, op, args, controller.signal, origin, keepAlive);
     }).then(
       (value) => answer(true, value),
       (error) => answer(false, error),
@@ -548,10 +606,17 @@ export class Broker {
     // Handed over but never acknowledged: back to their owners.
     const lost = this.#unacknowledged.get(link);
     this.#unacknowledged.delete(link);
-    for (const onLost of lost?.values() ?? []) onLost();
+    for (const delivery of lost?.values() ?? []) delivery.onLost();
+    // Only the runtime that said goodbye ended cleanly; any other that
+    // reached us over this link and was not reported gone, died with it.
     const origins = this.#originsVia.get(link) ?? new Set();
     this.#originsVia.delete(link);
-    this.#gone(origins, link.graceful);
+    const clean = link.graceful;
+    if (clean && origins.has(clean)) {
+      origins.delete(clean);
+      this.#gone(new Set([clean]), true);
+    }
+    this.#gone(origins, false);
   }
 }
 

@@ -118,7 +118,7 @@ export abstract class Link {
   #closed = false;
   #whenClosed = Promise.withResolvers<void>();
   #bye = Promise.withResolvers<void>();
-  #saidBye = false;
+  #saidBye: string | null = null;
   #lastData = 0;
 
   /**
@@ -159,14 +159,14 @@ export abstract class Link {
     return this.#whenClosed.promise;
   }
 
-  /** Records that the peer said goodbye: it exits after a clean end. */
-  markBye(): void {
-    this.#saidBye = true;
+  /** Records that the peer (`origin`) said goodbye: it ends cleanly. */
+  markBye(origin: string): void {
+    this.#saidBye = origin;
     this.#bye.resolve();
   }
 
-  /** Whether the peer said goodbye before the link closed. */
-  get graceful(): boolean {
+  /** The peer that said goodbye before the link closed, if it did. */
+  get graceful(): string | null {
     return this.#saidBye;
   }
 

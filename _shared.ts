@@ -68,7 +68,12 @@ export interface EncodeOptions {
    */
   sameProcess: boolean;
   /** Called for each object that crosses as a remote form. */
-  onRemote?: (name: string) => void;
+  onRemote?: (object: object) => void;
+  /**
+   * For a copy within this runtime: objects that would cross as remote
+   * forms are kept here by reference instead (see `copyValue`).
+   */
+  keep?: object[];
 }
 
 /**
@@ -106,8 +111,12 @@ export function encodeShared(
       `it holds a ${value.constructor.name}, which shares memory only between threads`,
     );
   }
+  if (isExportable(value) && options.keep) {
+    options.keep.push(value);
+    return mark({ kind: KEPT, state: options.keep.length - 1 });
+  }
   if (isExportable(value)) {
-    options.onRemote?.(value.constructor.name);
+    options.onRemote?.(value);
     return mark({ kind: REMOTE, state: value[toRemote]() });
   }
   if (value instanceof Error) {
@@ -157,6 +166,7 @@ export function encodeShared(
 }
 
 const REMOTE = "remote";
+const KEPT = "kept";
 const ERROR = "error";
 const ERROR_KEYS = new Set(["name", "message", "stack", "cause"]);
 
@@ -295,24 +305,27 @@ export function decodeShared(
   value: unknown,
   link: () => Link = () => broker().upstream(),
   seen: Map<object, unknown> = new Map(),
+  kept: object[] = [],
 ): unknown {
   if (typeof value !== "object" || value === null) return value;
   if (seen.has(value)) return seen.get(value);
   if (Array.isArray(value)) {
     seen.set(value, value);
-    value.forEach((item, i) => value[i] = decodeShared(item, link, seen));
+    value.forEach((item, i) => value[i] = decodeShared(item, link, seen, kept));
     return value;
   }
   if (value instanceof Map) {
     seen.set(value, value);
     for (const [key, item] of value) {
-      value.set(key, decodeShared(item, link, seen));
+      value.set(key, decodeShared(item, link, seen, kept));
     }
     return value;
   }
   if (value instanceof Set) {
     seen.set(value, value);
-    const items = [...value].map((item) => decodeShared(item, link, seen));
+    const items = [...value].map((item) =>
+      decodeShared(item, link, seen, kept)
+    );
     value.clear();
     for (const item of items) value.add(item);
     return value;
@@ -321,12 +334,14 @@ export function decodeShared(
   const form = value[MARK] as SharedForm | undefined;
   if (form) {
     let revived: unknown;
-    if (form.kind === REMOTE) {
-      revived = broker().revive(form.state as RemoteForm, link());
+    if (form.kind === KEPT) {
+      revived = kept[form.state as number];
+    } else if (form.kind === REMOTE) {
+      revived = broker().revive(form.state as RemoteForm, link);
     } else if (form.kind === ERROR) {
       revived = decodeError(
         form.state as ErrorRecord,
-        (item) => decodeShared(item, link, seen),
+        (item) => decodeShared(item, link, seen, kept),
       );
     } else {
       const revive = revivers.get(form.kind);
@@ -340,7 +355,7 @@ export function decodeShared(
   }
   seen.set(value, value);
   for (const [key, item] of Object.entries(value)) {
-    value[key] = decodeShared(item, link, seen);
+    value[key] = decodeShared(item, link, seen, kept);
   }
   return value;
 }
@@ -411,7 +426,9 @@ export function copyValue<T>(value: T): T {
   ) {
     return value;
   }
-  return decodeShared(
-    structuredClone(encodeShared(value, { sameProcess: true })),
-  ) as T;
+  const kept: object[] = [];
+  const copy = structuredClone(
+    encodeShared(value, { sameProcess: true, keep: kept }),
+  );
+  return decodeShared(copy, undefined, undefined, kept) as T;
 }

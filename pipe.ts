@@ -34,6 +34,7 @@ import {
   Delivery,
   registerRemote,
   serveLocally,
+  UNSENT,
 } from "./_broker.ts";
 import { checkBoolean, waitOptions } from "./_common.ts";
 import type { WaitOptions } from "./sync.ts";
@@ -85,6 +86,8 @@ class PipeState {
   ];
   readonly holders: [Set<string>, Set<string>];
   readonly pending = [0, 0];
+  /** Every runtime that ever took each end. */
+  readonly adopters: [Set<string>, Set<string>] = [new Set(), new Set()];
   readonly closed = [false, false];
   readonly #peerWatchers: [Array<() => void>, Array<() => void>] = [[], []];
 
@@ -102,6 +105,20 @@ class PipeState {
     this.inbox[peer].end(() => new EOFError());
     this.inbox[end].end(() => closedError("receive"));
     for (const wake of this.#peerWatchers[peer].splice(0)) wake();
+  }
+
+  /** `origin` took the end it was sent. */
+  adopt(end: 0 | 1, origin: string): void {
+    this.pending[end] = Math.max(0, this.pending[end] - 1);
+    this.adopters[end].add(origin);
+    if (!this.closed[end]) this.holders[end].add(origin);
+  }
+
+  /** The child `origin` ended; if it never took the end, it is not coming. */
+  unsent(end: 0 | 1, origin: string): void {
+    if (this.adopters[end].has(origin)) return;
+    this.pending[end] = Math.max(0, this.pending[end] - 1);
+    this.#drop(end, origin);
   }
 
   originsGone(origins: Set<string>): void {
@@ -152,8 +169,10 @@ class PipeState {
         this.pending[end]++;
         return;
       case "adopt":
-        this.pending[end] = Math.max(0, this.pending[end] - 1);
-        if (!this.closed[end]) this.holders[end].add(call.origin);
+        this.adopt(end, call.origin);
+        return;
+      case "unsent":
+        this.unsent(end, args[0] as string);
         return;
       case "peerClosed":
         if (this.closed[peer]) return;
@@ -426,10 +445,31 @@ export class Connection<T = unknown> {
     this.#closed = true;
   }
 
-  /** Arrived here again: the owner counted one more in flight. */
+  /**
+   * Arrived here again (or back at its owner): the owner counted one more
+   * in flight, which this takes. A handle closed here is open again, as a
+   * new descriptor would be in Python.
+   */
   [ARRIVED](): void {
-    if (this.#id !== null && !this.#closed) {
-      broker().post(this.#id, "adopt", []);
+    this.#closed = false;
+    if (this.#state) this.#state.adopt(this.#end, broker().origin);
+    else broker().post(this.#id!, "adopt", []);
+  }
+
+  /**
+   * The child `origin` it was sent to has ended; if that child never took
+   * it, the owner stops counting it as in flight.
+   *
+   * @param origin The child's runtime.
+   */
+  [UNSENT](origin: string): void {
+    if (this.#state) this.#state.unsent(this.#end, origin);
+    else {
+      try {
+        broker().post(this.#id!, "unsent", [origin]);
+      } catch {
+        // The owner is gone: nothing to tell.
+      }
     }
   }
 

@@ -30,7 +30,7 @@ import {
 } from "./_codec.ts";
 import { encodeShared, registerError } from "./_shared.ts";
 import "./_remote_sync.ts";
-import { broker } from "./_broker.ts";
+import { broker, UNSENT } from "./_broker.ts";
 import { channelOption, channelSupported, ProcessLink } from "./_channel.ts";
 import {
   canSignalGroups,
@@ -377,11 +377,16 @@ export class Process<A extends unknown[] = unknown[]> implements Runnable {
     const fields = Object.entries(this);
     // Queues, pipes and process-safe locks cross as remote forms: the child
     // reaches them through this process (see _broker.ts).
-    const onRemote = (name: string) => {
-      if (channelSupported()) return;
-      throw new Error(
-        `it holds a ${name}, which needs a channel to the child, and this Deno (${Deno.version.deno}) lacks the internal extra-stdio API it is made with`,
-      );
+    // Pipe ends in the payload: if the child dies before it takes them,
+    // their owner must stop counting them as in flight (see below).
+    const sent: object[] = [];
+    const onRemote = (object: object) => {
+      if (!channelSupported()) {
+        throw new Error(
+          `it holds a ${object.constructor.name}, which needs a channel to the child, and this Deno (${Deno.version.deno}) lacks the internal extra-stdio API it is made with`,
+        );
+      }
+      if (UNSENT in object) sent.push(object);
     };
     const encode = (label: string, value: unknown): [string, unknown] => {
       try {
@@ -467,6 +472,11 @@ export class Process<A extends unknown[] = unknown[]> implements Runnable {
         // wait a little for the close, not for ever.
         await link.closing(CHANNEL_CLOSE_LIMIT);
         link.close();
+        for (const object of sent) {
+          (object as { [UNSENT](origin: string): void })[UNSENT](
+            `${child.pid}:1`,
+          );
+        }
         this.#exitCode = status.signal === null
           ? status.code
           : -(status.code - 128);

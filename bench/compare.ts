@@ -447,11 +447,23 @@ function table(rows: Row[]): string {
   ].join("\n");
 }
 
+/** The CPU's model name, as Linux names it, or the architecture. */
+async function cpuModel(): Promise<string> {
+  try {
+    const { stdout } = await new Deno.Command("grep", {
+      args: ["-m1", "model name", "/proc/cpuinfo"],
+      stdin: "null",
+      stderr: "null",
+    }).output();
+    const line = new TextDecoder().decode(stdout);
+    return line.split(":")[1]?.trim() || Deno.build.arch;
+  } catch {
+    return Deno.build.arch;
+  }
+}
+
 if (import.meta.main) {
-  const cpu = Deno.build.os === "linux"
-    ? (Deno.readTextFileSync("/proc/cpuinfo").match(/model name\s*:\s*(.*)/)
-      ?.[1] ?? "unknown CPU")
-    : Deno.build.arch;
+  const cpu = await cpuModel();
   const started = performance.now();
   const rows: Row[] = [];
   for (
