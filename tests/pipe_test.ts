@@ -6,6 +6,7 @@ import {
   EOFError,
   Pipe,
   Process,
+  Queue,
   Thread,
 } from "../mod.ts";
 import {
@@ -13,6 +14,7 @@ import {
   pipeEcho,
   reverseBytes,
   sendAndClose,
+  sendBack,
 } from "./fixtures/channel_targets.ts";
 
 const PERMISSIONS = { run: true, read: true } as const;
@@ -177,5 +179,36 @@ Deno.test({
     await child.join();
     await assertRejects(() => here.recv({ timeout: 10_000 }), EOFError);
     await assertRejects(() => here.send("anyone?"), BrokenPipeError);
+  },
+});
+
+Deno.test({
+  name: "Pipe end put on a queue here, or sent back by a child, still closes",
+  permissions: PERMISSIONS,
+  async fn(t) {
+    await t.step("through a queue of this process", async () => {
+      const [here, there] = Pipe<unknown>();
+      const queue = new Queue<Connection<unknown>>();
+      await queue.put(there);
+      const same = await queue.get();
+      assertEquals(same, there);
+      same.close();
+      await assertRejects(() => here.recv({ timeout: 5000 }), EOFError);
+    });
+    await t.step("back from a child", async () => {
+      const [here, there] = Pipe<unknown>();
+      const queue = new Queue<Connection<unknown>>();
+      const child = new Process({
+        target: sendBack,
+        args: [there, queue],
+        module: CHANNEL_TARGETS,
+      });
+      child.start();
+      const back = await queue.get();
+      assertEquals(back, there);
+      await child.join();
+      back.close();
+      await assertRejects(() => here.recv({ timeout: 5000 }), EOFError);
+    });
   },
 });

@@ -19,6 +19,7 @@ import {
   holdForever,
   incrementUnder,
   incrementWithOwnLock,
+  leaveDaemonWatcher,
   meetAndMark,
   parentOfTaker,
   reenter,
@@ -257,6 +258,23 @@ Deno.test({
     lock.release();
     leave.set();
     await child.join();
+    assertEquals(child.exitCode, 0);
+  },
+});
+
+Deno.test({
+  name:
+    "A child ends when its run() does, though its daemon child watches a shared event",
+  permissions: PERMISSIONS,
+  async fn() {
+    const child = new Process({
+      target: leaveDaemonWatcher,
+      args: [new Event(), new Event()],
+      module: CHANNEL_TARGETS,
+    });
+    child.start();
+    // A bound for a failing test only: the daemon never ends by itself.
+    await child.join(30_000);
     assertEquals(child.exitCode, 0);
   },
 });
