@@ -76,11 +76,18 @@ function orphaned(): never {
  * modules that define its target. Prints an error as Python prints a
  * traceback (`Process NAME:` then the stack) and exits with code 1.
  *
- * @param namespaces The imported modules, in the order of `header.modules`.
+ * @param namespaces The imported modules, in the order of `header.modules`;
+ * `null` in a warm child, which imports them now.
  */
-export async function runChild(namespaces: Namespace[]): Promise<void> {
-  state.loading = false;
+export async function runChild(
+  namespaces: Namespace[] | null,
+): Promise<void> {
   try {
+    // A warm child's entry imported nothing of the user's: import now.
+    namespaces ??= await Promise.all(
+      header.modules.map((url) => import(url) as Promise<Namespace>),
+    );
+    state.loading = false;
     const values = decodeShared(
       await decodePayload(header.encoding, payload),
     ) as unknown[];

@@ -26,6 +26,11 @@ export interface ChildHeader {
   encoding: "json" | "v8";
   /** Set when the parent could not encode the payload: the child fails. */
   error?: string;
+  /**
+   * A warm child: its entry did not import `modules`, so the runtime
+   * imports them when the frame arrives.
+   */
+  warm?: boolean;
 }
 
 /** How the child finds a target function; see ARCHITECTURE.md. */
@@ -117,6 +122,12 @@ export interface RuntimeState {
   exitHook: boolean;
   /** The `deno.json` children use; null when none, undefined until looked up. */
   config?: string | null;
+  /** How children start; see `setStartMethod()`. */
+  startMethod?: "spawn" | "warm";
+  /** How many booted, idle children to keep for the warm start. */
+  warmIdle?: number;
+  /** The idle children, oldest first. */
+  warm?: Array<{ child: Deno.ChildProcess; link: unknown }>;
   /** Set once the main code is done and exit hooks run: start no more. */
   unloading?: boolean;
   /** In a child or worker: the modules its entry imported, in order. */

@@ -31,7 +31,12 @@ import {
 import { encodeShared, registerError } from "./_shared.ts";
 import "./_remote_sync.ts";
 import { broker, UNSENT } from "./_broker.ts";
-import { channelOption, channelSupported, ProcessLink } from "./_channel.ts";
+import {
+  channelOption,
+  channelSupported,
+  type Link,
+  ProcessLink,
+} from "./_channel.ts";
 import {
   canSignalGroups,
   checkPermissions,
@@ -422,31 +427,14 @@ export class Process<A extends unknown[] = unknown[]> implements Runnable {
       env: this.#env,
     });
 
-    const child = new Deno.Command(Deno.execPath(), {
-      args: [
-        "run",
-        "--no-prompt",
-        ...flags,
-        ...configFlag(),
-        entryUrl(header.modules),
-      ],
-      stdin: "piped",
-      stdout: "inherit",
-      stderr: "inherit",
-      // Its own session and process group, so that terminate() and kill()
-      // can reach everything it starts.
-      detached: true,
-      env: this.#env,
-      cwd: this.#cwd,
-      // The channel for queues, pipes and pools, at the child's fd 3.
-      ...channelOption(),
-    }).spawn();
+    const warm = this.#warmEligible() ? takeWarm() : null;
+    if (warm) header.warm = true;
+    const { child, link } = warm ??
+      spawnChild(flags, entryUrl(header.modules), {
+        env: this.#env,
+        cwd: this.#cwd,
+      });
     this.#child = child;
-    const link = broker().attach(
-      channelSupported() ? new ProcessLink(child) : ProcessLink.none(),
-    );
-    // No child holds the event loop by itself: see installExitHooks().
-    child.unref();
     const written = writeFrame(child, header, payload);
     const tracked = {
       process: this,
@@ -489,6 +477,23 @@ export class Process<A extends unknown[] = unknown[]> implements Runnable {
         }
       },
     );
+  }
+
+  /**
+   * Whether a warm child can stand for this one: same flags as any warm
+   * child (inherited permissions, this environment and directory), and
+   * modules it may import at run time (local files it can read).
+   */
+  #warmEligible(): boolean {
+    const state = runtime();
+    if (state.startMethod !== "warm") return false;
+    if (this.#permissions !== "inherit" || this.#env || this.#cwd) return false;
+    return this.#modules.every((url) => {
+      if (!url.startsWith("file:")) return false;
+      const path = decodeURIComponent(new URL(url).pathname);
+      return Deno.permissions.querySync({ name: "read", path }).state ===
+        "granted";
+    });
   }
 
   /**
@@ -820,6 +825,175 @@ export function cpuCount(): number {
 // The child's entry: load the runtime first (it reads the start frame and
 // marks the child as loading), then the modules, then run.
 const CHILD_URL = new URL("./_child.ts", import.meta.url).href;
+
+/** Spawns a child with its channel; it is unref'd (see installExitHooks). */
+function spawnChild(
+  flags: string[],
+  entry: string,
+  options: { env?: Record<string, string>; cwd?: string | URL },
+): { child: Deno.ChildProcess; link: Link } {
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["run", "--no-prompt", ...flags, ...configFlag(), entry],
+    stdin: "piped",
+    stdout: "inherit",
+    stderr: "inherit",
+    // Its own session and process group, so that terminate() and kill()
+    // can reach everything it starts.
+    detached: true,
+    env: options.env,
+    cwd: options.cwd,
+    // The channel for queues, pipes and pools, at the child's fd 3.
+    ...channelOption(),
+  }).spawn();
+  const link = broker().attach(
+    channelSupported() ? new ProcessLink(child) : ProcessLink.none(),
+  );
+  // No child holds the event loop by itself: see installExitHooks().
+  child.unref();
+  return { child, link };
+}
+
+const WARM_URL = new URL("./_warm.ts", import.meta.url).href;
+
+/** The entry of a warm child: booted, then blocked on its start frame. */
+function warmEntry(): string {
+  const lines = [
+    `import ${JSON.stringify(WARM_URL)};`,
+    `import { runChild } from ${JSON.stringify(CHILD_URL)};`,
+    "await runChild(null);",
+  ];
+  return `data:text/javascript,${encodeURIComponent(lines.join("\n"))}`;
+}
+
+/** An idle warm child, if one is ready; the pool is refilled soon after. */
+function takeWarm(): { child: Deno.ChildProcess; link: Link } | null {
+  const state = runtime();
+  const idle = (state.warm ?? []).shift() as
+    | { child: Deno.ChildProcess; link: Link }
+    | undefined;
+  setTimeout(fillWarm, 0);
+  return idle ?? null;
+}
+
+/** Starts idle children until `warmIdle` are ready. */
+function fillWarm(): void {
+  const state = runtime();
+  if (state.startMethod !== "warm" || state.unloading) return;
+  state.warm ??= [];
+  while (state.warm.length < (state.warmIdle ?? 1)) {
+    const idle = spawnChild(permissionFlags("inherit", {}), warmEntry(), {});
+    state.warm.push(idle);
+    // One that dies while idle (killed) leaves the pool.
+    idle.child.status.then(() => {
+      const i = state.warm?.indexOf(idle) ?? -1;
+      if (i >= 0) state.warm!.splice(i, 1);
+    });
+  }
+}
+
+/** The options of {@linkcode setStartMethod}. */
+export interface StartMethodOptions {
+  /**
+   * How many booted children to keep waiting for a `start()`, with
+   * `"warm"`.
+   *
+   * @default {1}
+   */
+  idle?: number;
+}
+
+/**
+ * Chooses how `Process.start()` starts children, as Python's
+ * `multiprocessing.set_start_method()`:
+ *
+ * - `"spawn"` (the default) boots a new Deno for each child.
+ * - `"warm"` keeps `idle` children booted ahead of time (the package's child
+ *   runtime loaded, blocked on their start frame), as Python's `forkserver`
+ *   keeps a server: `start()` hands one its target, which it imports then,
+ *   and a new idle child boots in the background. Idle children have this
+ *   process's permissions and environment, watch it as every child does, and
+ *   exit when it does. A `Process` with its own `permissions`, `env` or
+ *   `cwd`, or whose module is not a local file this process may read, still
+ *   spawns.
+ *
+ * @param method `"spawn"` or `"warm"`.
+ * @param options How many idle children to keep.
+ * @throws {TypeError} If `method` is not one of those, or `idle` is not an
+ * integer.
+ * @throws {RangeError} If `idle` is below 1.
+ *
+ * @example Warm start
+ * ```ts ignore
+ * import { Process, setStartMethod } from "@parallel/multiprocessing";
+ *
+ * export function hello(): void {
+ *   console.log("hello from a warm child");
+ * }
+ *
+ * if (import.meta.main) {
+ *   setStartMethod("warm");
+ *   const p = new Process({ target: hello });
+ *   p.start();
+ *   await p.join();
+ * }
+ * ```
+ */
+export function setStartMethod(
+  method: "spawn" | "warm",
+  options: StartMethodOptions = {},
+): void {
+  if (method !== "spawn" && method !== "warm") {
+    throw new TypeError(
+      `Cannot set the start method: expected "spawn" or "warm", received ${
+        describe(method)
+      }`,
+    );
+  }
+  const { idle = 1 } = options;
+  if (typeof idle !== "number" || !Number.isInteger(idle)) {
+    throw new TypeError(
+      `Cannot set the start method: expected idle to be an integer, received ${
+        describe(idle)
+      }`,
+    );
+  }
+  if (idle < 1) {
+    throw new RangeError(
+      `Cannot set the start method: expected idle to be >= 1, received ${idle}`,
+    );
+  }
+  const state = runtime();
+  state.startMethod = method;
+  state.warmIdle = idle;
+  if (method === "warm") {
+    fillWarm();
+    return;
+  }
+  // Back to spawning: the idle children are not needed.
+  for (const { child } of state.warm?.splice(0) ?? []) {
+    try {
+      (child as Deno.ChildProcess).kill("SIGTERM");
+    } catch {
+      // Gone already.
+    }
+  }
+}
+
+/**
+ * The start method `Process.start()` uses; see {@linkcode setStartMethod}.
+ *
+ * @returns `"spawn"` or `"warm"`.
+ *
+ * @example Usage
+ * ```ts
+ * import { getStartMethod } from "@parallel/multiprocessing";
+ *
+ * console.log(getStartMethod()); // "spawn"
+ * ```
+ */
+export function getStartMethod(): "spawn" | "warm" {
+  return runtime().startMethod ?? "spawn";
+}
 
 function entryUrl(modules: string[]): string {
   const lines = [`import { runChild } from ${JSON.stringify(CHILD_URL)};`];

@@ -1,0 +1,113 @@
+// Copyright 2026 the @parallel/multiprocessing authors. MIT license.
+import { assertEquals, assertThrows } from "@std/assert";
+import { getStartMethod, Process, Queue, setStartMethod } from "../mod.ts";
+import { CHANNEL_TARGETS, reportSelf } from "./fixtures/channel_targets.ts";
+import { deno } from "./_helpers.ts";
+
+const PERMISSIONS = { run: true, read: true, env: true } as const;
+
+/** Lists the pids of warm children still waiting, by their entry. */
+function idlePids(): number[] {
+  const { stdout } = new Deno.Command("pgrep", {
+    args: ["-f", "_warm.ts"],
+    stdin: "null",
+    stderr: "null",
+  }).outputSync();
+  return new TextDecoder().decode(stdout).trim().split("\n").filter(Boolean)
+    .map(Number);
+}
+
+Deno.test({
+  name: "Warm start runs children from booted idle ones, as spawn does",
+  permissions: PERMISSIONS,
+  async fn() {
+    assertEquals(getStartMethod(), "spawn");
+    setStartMethod("warm");
+    try {
+      assertEquals(getStartMethod(), "warm");
+      const out = new Queue<unknown>();
+      for (let round = 0; round < 3; round++) {
+        // An idle child is booted (the first, and each refill).
+        let idle: number[] = [];
+        for (let i = 0; i < 200 && idle.length === 0; i++) {
+          await new Promise((resolve) => setTimeout(resolve, 25));
+          idle = idlePids();
+        }
+        const child = new Process({
+          target: reportSelf,
+          args: [out],
+          name: `warm-${round}`,
+          module: CHANNEL_TARGETS,
+        });
+        child.start();
+        // It is one of the idle children, not a new one.
+        assertEquals(
+          idle.includes(child.pid!),
+          true,
+          `${child.pid} in ${idle}`,
+        );
+        // The child knows its own name and pid, and queues work.
+        assertEquals(await out.get(), [`warm-${round}`, child.pid]);
+        await child.join();
+        assertEquals(child.exitCode, 0);
+      }
+      // A child with permissions of its own is spawned, and works as well.
+      const sandboxed = new Process({
+        target: reportSelf,
+        args: [out],
+        name: "sandboxed",
+        permissions: { read: true },
+        module: CHANNEL_TARGETS,
+      });
+      sandboxed.start();
+      assertEquals(await out.get(), ["sandboxed", sandboxed.pid]);
+      await sandboxed.join();
+    } finally {
+      setStartMethod("spawn");
+    }
+    assertEquals(getStartMethod(), "spawn");
+  },
+});
+
+Deno.test({
+  name: "Idle warm children neither keep their program alive nor outlive it",
+  permissions: PERMISSIONS,
+  async fn() {
+    const { code, stdout, stderr } = await deno([
+      "run",
+      "-A",
+      "tests/fixtures/exit_program.ts",
+      "warm",
+    ]);
+    assertEquals(code, 0, stderr);
+    assertEquals(stdout, "[ 1, 4, 9 ]\ndone\n");
+    // They saw their parent's end of stdin close, and exited.
+    for (let i = 0; i < 100 && idlePids().length > 0; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    assertEquals(idlePids(), []);
+  },
+});
+
+Deno.test({
+  name: "setStartMethod() rejects what it does not know",
+  permissions: {},
+  fn() {
+    assertThrows(
+      () => setStartMethod("fork" as "spawn"),
+      TypeError,
+      'expected "spawn" or "warm", received the string "fork"',
+    );
+    assertThrows(
+      () => setStartMethod("warm", { idle: 0 }),
+      RangeError,
+      ">= 1",
+    );
+    assertThrows(
+      () => setStartMethod("warm", { idle: 1.5 }),
+      TypeError,
+      "integer",
+    );
+    assertEquals(getStartMethod(), "spawn");
+  },
+});
