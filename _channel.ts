@@ -20,6 +20,30 @@
 /** One message; see `_broker.ts` for the kinds. */
 export type Message = unknown[];
 
+/** The kind of a message that carries a run of flat messages. */
+const BATCH = -1;
+
+/** A flat message waiting in a batch, not encoded yet. */
+class Flat {
+  constructor(readonly message: Message) {}
+}
+
+function isPrimitive(value: unknown): boolean {
+  return value === null ||
+    (typeof value !== "object" && typeof value !== "function" &&
+      typeof value !== "symbol");
+}
+
+/** Primitives, and arrays of primitives, one level down: cannot fail. */
+function isFlatMessage(message: Message): boolean {
+  for (const part of message) {
+    if (isPrimitive(part)) continue;
+    if (!Array.isArray(part)) return false;
+    for (const item of part) if (!isPrimitive(item)) return false;
+  }
+  return true;
+}
+
 /** A settled promise to hand out where there is nothing to wait for. */
 const DONE: Promise<void> = Promise.resolve();
 
@@ -106,6 +130,8 @@ function v8(): Codec {
 
 /** A two-way, ordered message channel. */
 export abstract class Link {
+  /** Whether `encode()` sends the message itself (a port posts it). */
+  protected readonly sendsAtOnce: boolean = false;
   /** Whether the peer is a thread of this process (shares memory). */
   abstract readonly sameProcess: boolean;
   /** Called with each message, in order. */
@@ -184,7 +210,15 @@ export abstract class Link {
    */
   send(message: Message): void {
     if (this.#closed) return;
-    this.#batch.push(this.encode(message));
+    // A message of plain numbers and strings cannot fail to clone: it waits
+    // in the batch as it is, and the batch's run of them is cloned once, as
+    // one message. Any other is cloned now, so that a failure throws here.
+    if (isFlatMessage(message)) this.#batch.push(new Flat(message));
+    else {
+      // A link whose encode() sends at once must send what waits first.
+      if (this.sendsAtOnce) this.flushNow();
+      this.#batch.push(this.encode(message));
+    }
     if (this.#scheduled) return;
     this.#scheduled = true;
     queueMicrotask(() => {
@@ -195,8 +229,31 @@ export abstract class Link {
     });
   }
 
-  /** Turns a message into what `write` takes; throws if it cannot. */
+  /**
+   * Turns a message into what `write` takes; throws if it cannot. A
+   * `[BATCH, ...messages]` message carries a run of flat messages.
+   */
   protected abstract encode(message: Message): unknown;
+
+  /** The batch with each run of flat messages encoded as one. */
+  protected encodeRuns(batch: unknown[]): unknown[] {
+    const out: unknown[] = [];
+    let run: Message[] = [];
+    const end = () => {
+      if (run.length === 1) out.push(this.encode(run[0]));
+      else if (run.length > 1) out.push(this.encode([BATCH, ...run]));
+      run = [];
+    };
+    for (const item of batch) {
+      if (item instanceof Flat) run.push(item.message);
+      else {
+        end();
+        out.push(item);
+      }
+    }
+    end();
+    return out;
+  }
 
   /**
    * Writes what is batched now rather than at the end of the checkpoint: a
@@ -245,7 +302,14 @@ export abstract class Link {
 
   protected deliver(message: Message): void {
     this.#lastData = performance.now();
-    if (!this.#closed) this.onmessage(message);
+    if (message[0] !== BATCH) {
+      if (!this.#closed) this.onmessage(message);
+      return;
+    }
+    for (let i = 1; i < message.length; i++) {
+      if (this.#closed) return;
+      this.onmessage(message[i] as Message);
+    }
   }
 }
 
@@ -401,7 +465,7 @@ export class ProcessLink extends Link {
   }
 
   protected write(batch: unknown[]): void {
-    const parts = join(batch);
+    const parts = join(this.encodeRuns(batch));
     let length = 0;
     for (const part of parts) length += part.length;
     this.#unwritten += length;
@@ -488,7 +552,7 @@ export class ChildLink extends Link {
   }
 
   protected write(batch: unknown[]): void {
-    for (const part of join(batch)) this.#socket.write(part);
+    for (const part of join(this.encodeRuns(batch))) this.#socket.write(part);
   }
 
   drained(): Promise<void> {
@@ -526,6 +590,7 @@ interface NodePort {
 /** One end of a thread's channel, on a `node:worker_threads` MessagePort. */
 export class PortLink extends Link {
   readonly sameProcess = true;
+  protected override readonly sendsAtOnce = true;
   #port: NodePort;
 
   /** Wraps a port; the link starts unref'd. */
@@ -543,8 +608,9 @@ export class PortLink extends Link {
     return null;
   }
 
-  protected write(): void {
-    // Posted already.
+  protected write(batch: unknown[]): void {
+    // Others were posted already; runs of flat ones are posted now.
+    this.encodeRuns(batch);
   }
 
   drained(): Promise<void> {
