@@ -34,12 +34,15 @@ function isPrimitive(value: unknown): boolean {
       typeof value !== "symbol");
 }
 
-/** Primitives, and arrays of primitives, one level down: cannot fail. */
-function isFlatMessage(message: Message): boolean {
+/**
+ * Primitives, and arrays of them up to three levels deep (a message, its
+ * args, a pipe's entry): cloning cannot fail.
+ */
+function isFlatMessage(message: unknown[], depth = 3): boolean {
   for (const part of message) {
     if (isPrimitive(part)) continue;
-    if (!Array.isArray(part)) return false;
-    for (const item of part) if (!isPrimitive(item)) return false;
+    if (depth <= 1 || !Array.isArray(part)) return false;
+    if (!isFlatMessage(part, depth - 1)) return false;
   }
   return true;
 }
