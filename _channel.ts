@@ -22,6 +22,13 @@ export type Message = unknown[];
 
 /** The kind of a message that carries a run of flat messages. */
 const BATCH = -1;
+/**
+ * Within a batch: posts to one object, of one op, from one origin, as
+ * `[POSTS, id, op, origin, argsOfEach]` (the id and strings once, not per
+ * message). `POST` is the broker's kind: `[POST, id, op, args, origin]`.
+ */
+const POSTS = -2;
+const POST = 2;
 
 /** A flat message waiting in a batch, not encoded yet. */
 class Flat {
@@ -32,6 +39,32 @@ function isPrimitive(value: unknown): boolean {
   return value === null ||
     (typeof value !== "object" && typeof value !== "function" &&
       typeof value !== "symbol");
+}
+
+/** A run of messages with each run of alike posts folded into one. */
+function compact(run: Message[]): Message[] {
+  const out: Message[] = [];
+  let posts: unknown[][] | null = null;
+  let last: Message | null = null;
+  for (const message of run) {
+    if (
+      message[0] === POST && last && last[0] === POST &&
+      message[1] === last[1] && message[2] === last[2] &&
+      message[4] === last[4]
+    ) {
+      posts!.push(message[3] as unknown[]);
+      continue;
+    }
+    if (message[0] === POST) {
+      posts = [message[3] as unknown[]];
+      out.push([POSTS, message[1], message[2], message[4], posts]);
+    } else {
+      posts = null;
+      out.push(message);
+    }
+    last = message;
+  }
+  return out;
 }
 
 /**
@@ -244,7 +277,7 @@ export abstract class Link {
     let run: Message[] = [];
     const end = () => {
       if (run.length === 1) out.push(this.encode(run[0]));
-      else if (run.length > 1) out.push(this.encode([BATCH, ...run]));
+      else if (run.length > 1) out.push(this.encode([BATCH, ...compact(run)]));
       run = [];
     };
     for (const item of batch) {
@@ -311,7 +344,22 @@ export abstract class Link {
     }
     for (let i = 1; i < message.length; i++) {
       if (this.#closed) return;
-      this.onmessage(message[i] as Message);
+      const item = message[i] as Message;
+      if (item[0] !== POSTS) {
+        this.onmessage(item);
+        continue;
+      }
+      const [, id, op, origin, each] = item as [
+        number,
+        unknown,
+        unknown,
+        unknown,
+        unknown[],
+      ];
+      for (const args of each) {
+        if (this.#closed) return;
+        this.onmessage([POST, id, op, args, origin]);
+      }
     }
   }
 }
