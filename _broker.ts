@@ -11,7 +11,7 @@
 //
 // Messages on a link:
 //   [REQUEST, requestId, objectId, op, args, origin, keepAlive]
-//   [RESPONSE, requestId, ok, value]
+//   [RESPONSE, requestId, ok, value, ack?]    (ack: a Delivery, to ACK)
 //   [POST, objectId, op, args, origin]        (no response)
 //   [CANCEL, requestId]                       (the owner answers the request)
 //   [BYE, origin]                             (the child ends cleanly)
@@ -128,6 +128,9 @@ export const ARRIVED: unique symbol = Symbol.for(
 export const UNSENT: unique symbol = Symbol.for(
   "@parallel/multiprocessing/unsent",
 ) as never;
+
+/** The signal of a call that cannot be cancelled. */
+const NEVER = new AbortController().signal;
 
 let nextObject = 1;
 const revivers = new Map<string, Revive>();
@@ -252,11 +255,6 @@ export class Broker {
     return proxy;
   }
 
-  /** Whether this runtime owns the object with `id`. */
-  owns(id: string): boolean {
-    return this.#servants.has(id);
-  }
-
   /**
    * Runs `op` on the object with `id`, wherever it lives. With a signal,
    * aborting asks the owner to cancel; the owner's answer settles the
@@ -327,7 +325,7 @@ export class Broker {
       servant.handle(op, args, {
         link: null,
         origin,
-        signal: new AbortController().signal,
+        signal: NEVER,
       });
       return;
     }
@@ -461,7 +459,7 @@ export class Broker {
             this.#servants.get(id)!.handle(op, values, {
               link,
               origin,
-              signal: new AbortController().signal,
+              signal: NEVER,
             });
           } else {
             this.post(id, op, values, origin);
@@ -619,9 +617,6 @@ export class Broker {
     this.#gone(origins, false);
   }
 }
-
-/** The signal of a local call that cannot be cancelled. */
-const NEVER = new AbortController().signal;
 
 /**
  * Runs an operation on an object this runtime owns, for this runtime:

@@ -6,16 +6,20 @@
 // A process link is the socket pair at the child's fd 3, which the parent
 // asks `Deno.Command` for through Deno's internal `kExtraStdio` (the
 // mechanism `node:child_process` uses; spawning through that module would
-// need `--allow-env`). Each message is one frame:
+// need `--allow-env`). Each frame is:
 //
-//   u32 little-endian length | V8 structured-clone bytes of the message
+//   u32 little-endian length | V8 structured-clone bytes (Deno's serializer)
 //
-// `send()` serializes at once (so a value that cannot be cloned throws to
-// the sender) and appends the frame to a batch; the batch goes out as one
-// write at the end of the current microtask checkpoint. A lone message
-// waits for no timer; a burst becomes one write.
+// `send()` appends to a batch, which goes out at the end of the current
+// microtask checkpoint (or at `flushNow()`): a lone message waits for no
+// timer, a burst becomes few writes. A message of plain numbers and strings
+// cannot fail to clone, so it waits unencoded, and each run of them goes as
+// one `[BATCH, ...]` message, with runs of posts to one object folded into
+// `[POSTS, id, op, origin, argsOfEach]`. Any other message is cloned at once,
+// so that a value that cannot be cloned throws to the sender.
 //
-// A thread link is a MessagePort pair; each message is one `postMessage`.
+// A thread link is a MessagePort pair: other messages are posted at once
+// (the port clones, and throws, there), runs of flat ones as one post.
 
 /** One message; see `_broker.ts` for the kinds. */
 export type Message = unknown[];
@@ -71,7 +75,7 @@ function compact(run: Message[]): Message[] {
  * Primitives, and arrays of them up to three levels deep (a message, its
  * args, a pipe's entry): cloning cannot fail.
  */
-function isFlatMessage(message: unknown[], depth = 3): boolean {
+export function isFlatMessage(message: unknown[], depth = 3): boolean {
   for (const part of message) {
     if (isPrimitive(part)) continue;
     if (depth <= 1 || !Array.isArray(part)) return false;
@@ -86,6 +90,8 @@ const DONE: Promise<void> = Promise.resolve();
 /** Bytes waiting to be written above which senders are asked to wait. */
 const HIGH_WATER = 1 << 20;
 const READ_SIZE = 1 << 18;
+/** How long `finish()` waits at most for a link whose peer exited. */
+const CLOSE_LIMIT = 1000;
 /** How long a link whose peer exited stays quiet before it counts as done. */
 const QUIET = 100;
 
@@ -184,9 +190,11 @@ export abstract class Link {
   #lastData = 0;
 
   /**
-   * Resolves when the link is closed, or after `limit` ms, whichever comes
-   * first; the link keeps the event loop alive meanwhile. A peer that exited
-   * closes its end; everything it sent before is delivered first.
+   * After the peer exited: resolves when the link is closed, when the peer
+   * said goodbye (BYE), when nothing has arrived for a while (its data is
+   * all read), or after `limit` ms, whichever comes first; the link keeps
+   * the event loop alive meanwhile. What the peer sent before is delivered
+   * first.
    */
   async closing(limit: number): Promise<void> {
     if (this.#closed || this.#saidBye) return;
@@ -214,6 +222,15 @@ export abstract class Link {
       clearTimeout(timer);
       this.release();
     }
+  }
+
+  /**
+   * After the peer exited: waits (at most a second) until what it sent has
+   * been delivered, then closes the link. See {@linkcode Link.closing}.
+   */
+  async finish(): Promise<void> {
+    await this.closing(CLOSE_LIMIT);
+    this.close();
   }
 
   /** Resolves when the link has closed. */

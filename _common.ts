@@ -21,6 +21,39 @@ export interface WaitOptions {
 /** The longest delay setTimeout takes. */
 export const MAX_TIMER = 2 ** 31 - 1;
 
+/**
+ * A timer for any delay: setTimeout takes at most 2^31 - 1 ms, so longer
+ * ones are chained. `unref` keeps it from holding the event loop.
+ */
+export class Deadline {
+  #timer: ReturnType<typeof setTimeout> | undefined;
+
+  /**
+   * Arms the timer.
+   *
+   * @param ms The delay in milliseconds.
+   * @param fire What to run when it is over.
+   * @param unref Whether the timer lets the event loop end.
+   */
+  constructor(ms: number, fire: () => void, unref = false) {
+    const end = performance.now() + ms;
+    const arm = () => {
+      const left = end - performance.now();
+      this.#timer = setTimeout(
+        left > MAX_TIMER ? arm : fire,
+        Math.max(0, Math.min(left, MAX_TIMER)),
+      );
+      if (unref) Deno.unrefTimer(this.#timer);
+    };
+    arm();
+  }
+
+  /** Disarms the timer. */
+  clear(): void {
+    clearTimeout(this.#timer);
+  }
+}
+
 export function checkName(value: unknown): string {
   if (typeof value !== "string") {
     throw new TypeError(

@@ -83,11 +83,6 @@ export class Mailbox<T> {
     return this.maxsize > 0 && this.size >= this.maxsize;
   }
 
-  /** Whether {@linkcode Mailbox.end} was called. */
-  get ended(): boolean {
-    return this.#ended !== null;
-  }
-
   /** Takes the first item if there is one. */
   tryGet(): { ok: true; value: T } | { ok: false } {
     if (this.size === 0) {

@@ -66,7 +66,6 @@ function watch(
   call: Call,
 ): unknown {
   const hooks = remoteHooks.get(object)!;
-  if (op === "snapshot") return hooks.snapshot!();
   if (op === "watch") return hooks.changed!(args[0] as number, call.signal);
   throw new TypeError(`Cannot run ${op} on a shared object: unknown operation`);
 }
@@ -180,8 +179,6 @@ function semaphoreServant(semaphore: Semaphore): Servant {
         case "release":
           semaphore.release(args[0] as number);
           return;
-        case "getValue":
-          return semaphore.getValue();
         default:
           throw new TypeError(
             `Cannot run ${op} on a semaphore: unknown operation`,
@@ -224,8 +221,6 @@ function barrierServant(barrier: Barrier): Servant {
           return barrier.abort();
         case "reset":
           return barrier.reset();
-        case "state":
-          return [barrier.nWaiting, barrier.broken];
         default:
           throw new TypeError(
             `Cannot run ${op} on a barrier: unknown operation`,

@@ -6,7 +6,7 @@
 // walked; anything else travels by structured clone as it is.
 
 import { broker, codec, type RemoteForm } from "./_broker.ts";
-import type { Link } from "./_channel.ts";
+import { isFlatMessage, type Link } from "./_channel.ts";
 
 /** Returns an object's shared form; see {@linkcode Shareable}. */
 export const toShared: unique symbol = Symbol.for(
@@ -390,25 +390,15 @@ export function findShareable(
   return null;
 }
 
+// Primitives, and arrays of them (most messages' args), need no walk.
+const plain = (value: unknown) =>
+  Array.isArray(value)
+    ? isFlatMessage(value, 2)
+    : typeof value !== "object" || value === null;
 codec.pack = (value, link) =>
-  isFlat(value)
-    ? value
-    : encodeShared(value, { sameProcess: link.sameProcess });
-
-/** An array of primitives, which needs no walk (the common message). */
-function isFlat(value: unknown): boolean {
-  if (!Array.isArray(value)) return false;
-  for (const item of value) {
-    if (
-      item !== null && (typeof item === "object" || typeof item === "function")
-    ) {
-      return false;
-    }
-  }
-  return true;
-}
+  plain(value) ? value : encodeShared(value, { sameProcess: link.sameProcess });
 codec.unpack = (value, link) =>
-  isFlat(value) ? value : decodeShared(value, () => link);
+  plain(value) ? value : decodeShared(value, () => link);
 
 /**
  * A copy of `value` as another thread would receive it: what a queue or a

@@ -26,11 +26,6 @@ export interface ChildHeader {
   encoding: "json" | "v8";
   /** Set when the parent could not encode the payload: the child fails. */
   error?: string;
-  /**
-   * A warm child: its entry did not import `modules`, so the runtime
-   * imports them when the frame arrives.
-   */
-  warm?: boolean;
 }
 
 /** How the child finds a target function; see ARCHITECTURE.md. */

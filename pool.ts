@@ -28,7 +28,7 @@
  */
 
 import { broker, type Call } from "./_broker.ts";
-import { EXTRA_MODULES, MAX_TIMER } from "./_common.ts";
+import { Deadline, EXTRA_MODULES } from "./_common.ts";
 import {
   type Chunk,
   FEED_KIND,
@@ -286,22 +286,19 @@ export class AsyncResult<T> implements PromiseLike<T> {
       return Promise.reject(error);
     }
     if (timeout === undefined || timeout === Infinity) return this.#promise;
-    let timer: ReturnType<typeof setTimeout> | undefined;
+    let timer: Deadline | undefined;
     return Promise.race([
       this.#promise,
       new Promise<never>((_, reject) => {
-        timer = setTimeout(
-          () =>
-            reject(
-              new DOMException(
-                `The result was not ready within ${timeout} ms`,
-                "TimeoutError",
-              ),
+        timer = new Deadline(timeout, () =>
+          reject(
+            new DOMException(
+              `The result was not ready within ${timeout} ms`,
+              "TimeoutError",
             ),
-          Math.min(timeout, MAX_TIMER),
-        );
+          ));
       }),
-    ]).finally(() => clearTimeout(timer));
+    ]).finally(() => timer?.clear());
   }
 
   /**
@@ -362,7 +359,7 @@ interface Slot {
   ready: boolean;
   known: Set<number>;
   waiting: ((chunk: Chunk) => void) | null;
-  timer: ReturnType<typeof setTimeout> | undefined;
+  timer: Deadline | undefined;
   /** Killed by the pool (timeout, cancel, terminate): no BrokenWorkerError. */
   doomed: boolean;
 }
@@ -712,13 +709,13 @@ export abstract class BasePool {
 
   /** Times the task `slot` runs now, if its call has a timeout. */
   #arm(slot: Slot): void {
-    clearTimeout(slot.timer);
+    slot.timer?.clear();
     slot.timer = undefined;
     const batch = slot.batches[0];
     const timeout = batch?.job.timeout;
     if (timeout === undefined || slot.doomed) return;
     const index = batch.done;
-    slot.timer = setTimeout(() => {
+    slot.timer = new Deadline(timeout, () => {
       if (slot.batches[0] !== batch || batch.done !== index) return;
       batch.done++;
       batch.job.fail(
@@ -730,14 +727,13 @@ export abstract class BasePool {
         ),
       );
       this.#kill(slot);
-    }, Math.min(timeout, MAX_TIMER));
-    Deno.unrefTimer(slot.timer);
+    }, true);
   }
 
   #kill(slot: Slot): void {
     if (slot.doomed) return;
     slot.doomed = true;
-    clearTimeout(slot.timer);
+    slot.timer?.clear();
     this.#killUnit(slot.unit);
   }
 
@@ -770,7 +766,7 @@ export abstract class BasePool {
    * it; the tasks it had not started go back to the front of the queue.
    */
   #exited(slot: Slot): void {
-    clearTimeout(slot.timer);
+    slot.timer?.clear();
     this.#slots.delete(slot.id);
     const requeue: Batch[] = [];
     slot.batches.forEach((batch, i) => {

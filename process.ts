@@ -428,7 +428,6 @@ export class Process<A extends unknown[] = unknown[]> implements Runnable {
     });
 
     const warm = this.#warmEligible() ? takeWarm() : null;
-    if (warm) header.warm = true;
     const { child, link } = warm ??
       spawnChild(flags, entryUrl(header.modules), {
         env: this.#env,
@@ -458,8 +457,7 @@ export class Process<A extends unknown[] = unknown[]> implements Runnable {
         // What the child sent before it exited is handled before join()
         // returns. A grandchild that inherited the channel could hold it open:
         // wait a little for the close, not for ever.
-        await link.closing(CHANNEL_CLOSE_LIMIT);
-        link.close();
+        await link.finish();
         for (const object of sent) {
           (object as { [UNSENT](origin: string): void })[UNSENT](
             `${child.pid}:1`,
@@ -1033,9 +1031,6 @@ function findConfig(): string | null {
     dir = parent;
   }
 }
-
-/** How long join() waits for a child's channel to close after it exits. */
-const CHANNEL_CLOSE_LIMIT = 1000;
 
 function isFile(path: string): boolean {
   try {

@@ -434,7 +434,8 @@ export class SimpleQueue<T = unknown> {
 
   /** Creates an empty queue. */
   constructor() {
-    this.#queue = reviving ? new Queue<T>() : new Queue<T>(0);
+    // When reviving, this is a proxy: the Queue constructor reads `reviving`.
+    this.#queue = new Queue<T>();
   }
 
   /**

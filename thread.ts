@@ -313,8 +313,7 @@ export class Thread<A extends unknown[] = unknown[]> implements Runnable {
     this.#exited = new Promise<void>((resolve) => {
       worker.once("exit", async (code: number) => {
         // Its messages are delivered before the port reports the close.
-        await link.closing(CHANNEL_CLOSE_LIMIT);
-        link.close();
+        await link.finish();
         // A code of its own comes from Deno.exit() in the thread.
         this.#exitCode = this.#terminated ? -15 : failed ? 1 : code || 0;
         threadState().started.delete(this);
@@ -680,9 +679,6 @@ function workerThreads(): typeof import("node:worker_threads") {
   }
   return threads;
 }
-
-/** How long join() waits for a thread's channel to close after it ends. */
-const CHANNEL_CLOSE_LIMIT = 1000;
 
 const THREAD_CHILD_URL = new URL("./_thread_child.ts", import.meta.url).href;
 
