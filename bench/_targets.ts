@@ -59,3 +59,13 @@ export class SetGet extends RedisProcess {
     }
   }
 }
+
+/** Puts `n` strings of 1 KiB, then `null`: a fast producer. */
+export async function putKilobytes(
+  queue: Queue<string | null>,
+  n: number,
+): Promise<void> {
+  const item = "x".repeat(1024);
+  for (let i = 0; i < n; i++) await queue.put(item);
+  await queue.put(null);
+}

@@ -20,6 +20,7 @@ import {
 } from "../mod.ts";
 import {
   add,
+  putKilobytes,
   putMany,
   sendBytes,
   sendMany,
@@ -444,6 +445,55 @@ async function redis(): Promise<Row[]> {
   }];
 }
 
+/** Resident memory of a process in MB, as `ps` reports it. */
+async function rss(pid: number): Promise<number> {
+  const { stdout } = await new Deno.Command("ps", {
+    args: ["-o", "rss=", "-p", String(pid)],
+    stdin: "null",
+    stderr: "null",
+  }).output();
+  return Number(new TextDecoder().decode(stdout).trim() || 0) / 1024;
+}
+
+/**
+ * A fast producer and a slow consumer: peak resident memory of both, with
+ * a bounded queue (backpressure) and an unbounded one (everything waits in
+ * the owner).
+ */
+async function memory(): Promise<string[]> {
+  const n = SIZES.messages;
+  const lines: string[] = [];
+  for (const maxsize of [100, 0]) {
+    const queue = new Queue<string | null>(maxsize);
+    const p = new Process({
+      target: putKilobytes,
+      args: [queue, n],
+      module: TARGETS,
+    });
+    p.start();
+    let peakParent = 0;
+    let peakChild = 0;
+    let taken = 0;
+    while (await queue.get() !== null) {
+      // Slow: a pause every 1,000 items, and a look at memory.
+      if (++taken % 1000 === 0) {
+        await new Promise((resolve) => setTimeout(resolve, 5));
+        peakParent = Math.max(peakParent, await rss(Deno.pid));
+        peakChild = Math.max(peakChild, await rss(p.pid!));
+      }
+    }
+    await p.join();
+    lines.push(
+      `- ${
+        n.toLocaleString("en")
+      } items of 1 KiB, slow consumer, Queue(${maxsize}): peak RSS parent ${
+        peakParent.toFixed(0)
+      } MB, child ${peakChild.toFixed(0)} MB`,
+    );
+  }
+  return lines;
+}
+
 // ---------------------------------------------------------------------------
 // The table
 
@@ -520,4 +570,7 @@ if (import.meta.main) {
     }, ${((performance.now() - started) / 1000).toFixed(0)} s\n`,
   );
   console.log(table(rows));
+  console.error("… memory");
+  console.log("\nMemory with a slow consumer (`ps` RSS, sampled):");
+  for (const line of await memory()) console.log(line);
 }
