@@ -484,11 +484,11 @@ async function memory(): Promise<string[]> {
     }
     await p.join();
     lines.push(
-      `- ${
-        n.toLocaleString("en")
-      } items of 1 KiB, slow consumer, Queue(${maxsize}): peak RSS parent ${
-        peakParent.toFixed(0)
-      } MB, child ${peakChild.toFixed(0)} MB`,
+      `- ${n.toLocaleString("en")} items of 1 KiB (${
+        (n / 1024).toFixed(0)
+      } MiB), slow consumer, Queue(${maxsize}): the parent grew ${
+        (peakParent - before).toFixed(0)
+      } MB at its peak, the child peaked at ${peakChild.toFixed(0)} MB`,
     );
   }
   return lines;
