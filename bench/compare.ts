@@ -470,8 +470,9 @@ async function memory(): Promise<string[]> {
       args: [queue, n],
       module: TARGETS,
     });
+    const before = await rss(Deno.pid);
     p.start();
-    let peakParent = 0;
+    let peakParent = before;
     let peakChild = 0;
     let taken = 0;
     while (await queue.get() !== null) {
