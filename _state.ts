@@ -123,6 +123,10 @@ export interface RuntimeState {
   warmIdle?: number;
   /** The idle children, oldest first. */
   warm?: Array<{ child: Deno.ChildProcess; link: unknown }>;
+  /** The idle warm workers, for threads. */
+  warmWorkers?: unknown[];
+  /** Called by `setStartMethod()` (thread.ts fills or ends its workers). */
+  startMethodHooks: Set<(method: "spawn" | "warm") => void>;
   /** Set once the main code is done and exit hooks run: start no more. */
   unloading?: boolean;
   /** In a child or worker: the modules its entry imported, in order. */
@@ -153,5 +157,6 @@ export function runtime(): RuntimeState {
     current: null,
     exitHook: false,
     rebuild: null,
+    startMethodHooks: new Set(),
   };
 }

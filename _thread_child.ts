@@ -18,14 +18,40 @@ import "./pipe.ts";
 import "./queue.ts";
 import { currentThread, enumerate, type Thread } from "./thread.ts";
 
-const header = workerData as ThreadHeader & { port: unknown };
-// The link to the starting thread opens when a queue or pipe first needs it.
-broker().openUpstream = () => new PortLink(header.port);
+type Header = ThreadHeader & { port: unknown };
 const state = runtime();
-// The process this thread lives in, for currentProcess().
-state.header = header.process;
-state.loading = true;
-adoptIdent(header.ident, header.counter);
+let header = workerData as Header;
+
+/** Takes on the thread's header: who it is, its process, its channel. */
+function begin(given: Header): void {
+  header = given;
+  // The link to the starting thread opens when a queue or pipe first
+  // needs it.
+  broker().openUpstream = () => new PortLink(given.port);
+  // The process this thread lives in, for currentProcess().
+  state.header = given.process;
+  state.loading = true;
+  adoptIdent(given.ident, given.counter);
+}
+
+// A warm worker gets its header later, in runWarmThread().
+if (!(workerData as { warm?: boolean }).warm) begin(header);
+
+/**
+ * A warm worker's runtime (see `setStartMethod("warm")`): booted with the
+ * package loaded, it waits for the header of the thread it will be, then
+ * imports that thread's modules and runs it.
+ */
+export async function runWarmThread(): Promise<void> {
+  const given = await new Promise<Header>((resolve) =>
+    parentPort!.once("message", resolve)
+  );
+  begin(given);
+  const namespaces = await Promise.all(
+    given.modules.map((url) => import(url) as Promise<Namespace>),
+  );
+  await runThread(namespaces);
+}
 
 type Rebuild = (header: ThreadHeader, namespaces: Namespace[]) => Thread;
 

@@ -912,7 +912,7 @@ export interface StartMethodOptions {
  *   process's permissions and environment, watch it as every child does, and
  *   exit when it does. A `Process` with its own `permissions`, `env` or
  *   `cwd`, or whose module is not a local file this process may read, still
- *   spawns.
+ *   spawns. Threads get idle workers the same way.
  *
  * @param method `"spawn"` or `"warm"`.
  * @param options How many idle children to keep.
@@ -963,6 +963,7 @@ export function setStartMethod(
   const state = runtime();
   state.startMethod = method;
   state.warmIdle = idle;
+  for (const hook of state.startMethodHooks) hook(method);
   if (method === "warm") {
     fillWarm();
     return;

@@ -273,13 +273,23 @@ export class Thread<A extends unknown[] = unknown[]> implements Runnable {
     // The channel for queues, pipes and pools: one port here, one there.
     const { Worker, MessageChannel } = workerThreads();
     const { port1, port2 } = new MessageChannel();
+    const warm = this.#warmEligible() ? takeWarmWorker() : null;
     try {
-      // Cloning workerData throws here, synchronously, before any worker.
-      worker = new Worker(new URL(entryUrl(this.#modules)), {
-        workerData: { ...header, port: port2 },
-        transferList: [port2],
-      });
+      if (warm) {
+        // Cloning throws here, synchronously, as for workerData; the warm
+        // worker then stays idle for the next thread.
+        warm.postMessage({ ...header, port: port2 }, [port2]);
+        worker = warm;
+        if (!this.#daemon) worker.ref();
+      } else {
+        // Cloning workerData throws here, synchronously, before any worker.
+        worker = new Worker(new URL(entryUrl(this.#modules)), {
+          workerData: { ...header, port: port2 },
+          transferList: [port2],
+        });
+      }
     } catch (error) {
+      if (warm) runtime().warmWorkers?.unshift(warm);
       port1.close();
       if (!(error instanceof DOMException && error.name === "DataCloneError")) {
         throw error;
@@ -319,6 +329,20 @@ export class Thread<A extends unknown[] = unknown[]> implements Runnable {
         threadState().started.delete(this);
         resolve();
       });
+    });
+  }
+
+  /**
+   * Whether a warm worker can stand for this thread: modules it may import
+   * at run time (local files this thread may read).
+   */
+  #warmEligible(): boolean {
+    if (runtime().startMethod !== "warm") return false;
+    return this.#modules.every((url) => {
+      if (!url.startsWith("file:")) return false;
+      const path = decodeURIComponent(new URL(url).pathname);
+      return Deno.permissions.querySync({ name: "read", path }).state ===
+        "granted";
     });
   }
 
@@ -681,6 +705,49 @@ function workerThreads(): typeof import("node:worker_threads") {
 }
 
 const THREAD_CHILD_URL = new URL("./_thread_child.ts", import.meta.url).href;
+
+/** The entry of a warm worker: the package loaded, waiting for a header. */
+function warmEntryUrl(): string {
+  const lines = [
+    `import ${JSON.stringify(new URL("./mod.ts", import.meta.url).href)};`,
+    `import { runWarmThread } from ${JSON.stringify(THREAD_CHILD_URL)};`,
+    "await runWarmThread();",
+  ];
+  return `data:text/javascript,${encodeURIComponent(lines.join("\n"))}`;
+}
+
+/** An idle warm worker, if one is ready; the pool is refilled soon after. */
+function takeWarmWorker(): Worker | null {
+  const idle = runtime().warmWorkers?.shift() as Worker | undefined;
+  setTimeout(fillWarmWorkers, 0);
+  return idle ?? null;
+}
+
+/** Starts idle workers until as many as `setStartMethod()` asked are ready. */
+function fillWarmWorkers(): void {
+  const state = runtime();
+  if (state.startMethod !== "warm" || state.unloading) return;
+  const pool = state.warmWorkers ??= [];
+  while (pool.length < (state.warmIdle ?? 1)) {
+    const worker = new (workerThreads().Worker)(new URL(warmEntryUrl()), {
+      workerData: { warm: true },
+    });
+    // Idle, it keeps nothing alive; it dies with the process.
+    worker.unref();
+    pool.push(worker);
+    worker.once("exit", () => {
+      const i = pool.indexOf(worker);
+      if (i >= 0) pool.splice(i, 1);
+    });
+  }
+}
+
+runtime().startMethodHooks.add((method) => {
+  if (method === "warm") return fillWarmWorkers();
+  for (const worker of runtime().warmWorkers?.splice(0) ?? []) {
+    void (worker as Worker).terminate();
+  }
+});
 
 function entryUrl(modules: string[]): string {
   const lines = [

@@ -1,7 +1,18 @@
 // Copyright 2026 the @parallel/multiprocessing authors. MIT license.
 import { assertEquals, assertThrows } from "@std/assert";
-import { getStartMethod, Process, Queue, setStartMethod } from "../mod.ts";
-import { CHANNEL_TARGETS, reportSelf } from "./fixtures/channel_targets.ts";
+import {
+  getStartMethod,
+  Process,
+  Queue,
+  setStartMethod,
+  Thread,
+} from "../mod.ts";
+import { runtime } from "../_state.ts";
+import {
+  CHANNEL_TARGETS,
+  reportSelf,
+  reportThread,
+} from "./fixtures/channel_targets.ts";
 import { deno } from "./_helpers.ts";
 
 const PERMISSIONS = { run: true, read: true, env: true } as const;
@@ -109,5 +120,38 @@ Deno.test({
       "integer",
     );
     assertEquals(getStartMethod(), "spawn");
+  },
+});
+
+Deno.test({
+  name: "Warm start runs threads on booted idle workers",
+  permissions: PERMISSIONS,
+  async fn() {
+    setStartMethod("warm");
+    try {
+      const out = new Queue<unknown>();
+      for (let round = 0; round < 2; round++) {
+        // An idle worker is booted (the first, and each refill).
+        for (let i = 0; i < 200 && !runtime().warmWorkers?.length; i++) {
+          await new Promise((resolve) => setTimeout(resolve, 25));
+        }
+        const idle = runtime().warmWorkers![0];
+        const thread = new Thread({
+          target: reportThread,
+          args: [out],
+          name: `warm-thread-${round}`,
+          module: CHANNEL_TARGETS,
+        });
+        thread.start();
+        // The idle worker became this thread.
+        assertEquals(runtime().warmWorkers!.includes(idle), false);
+        assertEquals(await out.get(), [`warm-thread-${round}`, thread.ident]);
+        await thread.join();
+        assertEquals(thread.exitCode, 0);
+      }
+    } finally {
+      setStartMethod("spawn");
+    }
+    assertEquals(runtime().warmWorkers?.length ?? 0, 0);
   },
 });
