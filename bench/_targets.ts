@@ -47,12 +47,24 @@ export async function sendBytes(
   await conn.sendBytes(new Uint8Array(0));
 }
 
-/** `times` SET and GET pairs on its own key, one after the other. */
+/**
+ * `times` SET and GET pairs on its own key: one after the other, or all in
+ * flight at once (`together`), which auto-pipelining sends in few writes.
+ */
 export class SetGet extends RedisProcess {
   times = 0;
+  together = false;
 
   override async run(): Promise<void> {
     const client = this.connect;
+    if (this.together) {
+      const replies = [];
+      for (let i = 0; i < this.times; i++) {
+        replies.push(client.set(this.key, String(i)), client.get(this.key));
+      }
+      await Promise.all(replies);
+      return;
+    }
     for (let i = 0; i < this.times; i++) {
       await client.set(this.key, String(i));
       await client.get(this.key);
