@@ -463,6 +463,43 @@ function notAcross(what: string, instead: string): never {
   );
 }
 
+/**
+ * Acquires in the owner: the answer is `[acquired, abandoned]`. Once
+ * acquired, this runtime's copies of values are brought up to date.
+ */
+async function remoteAcquire(
+  id: string,
+  options: number | AcquireOptions | undefined,
+  what: string,
+): Promise<[boolean, boolean]> {
+  const { timeout, signal, blocking } = syncHelpers.parseWait!(
+    options,
+    `acquire the ${what}`,
+    true,
+  );
+  signal?.throwIfAborted();
+  const answer = await request(id, "acquire", [{
+    timeout: timeout === Infinity ? undefined : timeout,
+    blocking,
+  }], signal) as [boolean, boolean];
+  if (answer[0]) await refreshCopies();
+  return answer;
+}
+
+/**
+ * Releases in the owner, after writing back changed copies. A release has
+ * nobody to answer to: an error (over-release) surfaces as an uncaught one,
+ * as a raise would in Python.
+ */
+function remoteRelease(id: string, args: unknown[]): void {
+  publishCopies();
+  request(id, "release", args).catch((error) => {
+    queueMicrotask(() => {
+      throw error;
+    });
+  });
+}
+
 function lockProxy<T extends Lock | RLock>(
   Class: { prototype: T },
   id: string,
@@ -471,24 +508,13 @@ function lockProxy<T extends Lock | RLock>(
   const held = mirror(id, meta as number);
   let abandoned = false;
   let depth = 0;
-  const parse = syncHelpers.parseWait!;
   return proxy(Class, id, {
     async acquire(options?: number | AcquireOptions): Promise<boolean> {
-      const { timeout, signal, blocking } = parse(
-        options,
-        "acquire the lock",
-        true,
-      );
-      signal?.throwIfAborted();
-      const [ok, wasAbandoned] = await request(id, "acquire", [{
-        timeout: timeout === Infinity ? undefined : timeout,
-        blocking,
-      }], signal) as [boolean, boolean];
+      const [ok, wasAbandoned] = await remoteAcquire(id, options, "lock");
       if (ok) {
         abandoned = wasAbandoned;
         depth++;
         held.set(1);
-        await refreshCopies();
       }
       return ok;
     },
@@ -499,15 +525,10 @@ function lockProxy<T extends Lock | RLock>(
       );
     },
     release(): void {
-      publishCopies();
       // This process's own holds; the watch corrects the rest.
       depth = Math.max(0, depth - 1);
       held.set(depth > 0 ? 1 : 0);
-      request(id, "release", []).catch((error) => {
-        queueMicrotask(() => {
-          throw error;
-        });
-      });
+      remoteRelease(id, []);
     },
     locked(): boolean {
       return held.get() !== 0;
@@ -519,20 +540,9 @@ function semaphoreProxy<T extends Semaphore>(
   Class: { prototype: T },
   id: string,
 ): T {
-  const parse = syncHelpers.parseWait!;
   return proxy(Class, id, {
     async acquire(options?: number | AcquireOptions): Promise<boolean> {
-      const { timeout, signal, blocking } = parse(
-        options,
-        "acquire the semaphore",
-        true,
-      );
-      signal?.throwIfAborted();
-      const [ok] = await request(id, "acquire", [{
-        timeout: timeout === Infinity ? undefined : timeout,
-        blocking,
-      }], signal) as [boolean];
-      if (ok) await refreshCopies();
+      const [ok] = await remoteAcquire(id, options, "semaphore");
       return ok;
     },
     tryAcquire(): boolean {
@@ -547,12 +557,7 @@ function semaphoreProxy<T extends Semaphore>(
           `Cannot release the semaphore: expected n to be an integer >= 1, received ${n}`,
         );
       }
-      publishCopies();
-      request(id, "release", [n]).catch((error) => {
-        queueMicrotask(() => {
-          throw error;
-        });
-      });
+      remoteRelease(id, [n]);
     },
     getValue(): number {
       return notAcross(

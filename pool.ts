@@ -461,8 +461,9 @@ export abstract class BasePool {
   #slots = new Map<number, Slot>();
   #nextSlot = 1;
   #nextBatch = 1;
+  /** Each function's key: its index here, where its description is. */
   #fnKeys = new Map<unknown, number>();
-  #fnRefs = new Map<number, TargetRef>();
+  #fnRefs: TargetRef[] = [];
   #maxTasks: number | undefined;
   #setup: Omit<WorkerSetup, "id">;
   #startFailures = 0;
@@ -674,7 +675,7 @@ export abstract class BasePool {
     slot.handed++;
     if (slot.batches.length === 1) this.#arm(slot);
     const key = batch.job.fn;
-    const ref = slot.known.has(key) ? null : this.#fnRefs.get(key)!;
+    const ref = slot.known.has(key) ? null : this.#fnRefs[key];
     slot.known.add(key);
     return ["run", batch.id, key, ref, batch.args, batch.job.star];
   }
@@ -906,9 +907,8 @@ export abstract class BasePool {
           cause: error,
         });
       }
-      key = this.#fnKeys.size + 1;
+      key = this.#fnRefs.push(ref) - 1;
       this.#fnKeys.set(fn, key);
-      this.#fnRefs.set(key, ref);
     }
     return key;
   }
