@@ -3,13 +3,20 @@
 // evaluating it reads the start frame from stdin (synchronously, so the
 // user's modules see their process's name while they load) and starts the
 // orphan watch. Then the entry imports the user's modules and calls
-// `runChild`, which rebuilds the `Process` object and runs it.
+// `runChild`, which rebuilds the `Process` object and runs it. A warm child
+// (see `_warm.ts`) reads its frame later, in `runChild`, once it has loaded
+// what it loads while idle.
 
 import { broker } from "./_broker.ts";
 import { ChildLink } from "./_channel.ts";
 import { decodePayload, EmptyFrameError, readFrameSync } from "./_codec.ts";
 import { canSignalGroups } from "./_permissions.ts";
-import { runtime, runWithHooks } from "./_state.ts";
+import {
+  type ChildHeader,
+  importModules,
+  runtime,
+  runWithHooks,
+} from "./_state.ts";
 import type { Namespace } from "./_target.ts";
 import { publishAll } from "./_remote_sync.ts";
 import { decodeShared } from "./_shared.ts";
@@ -23,31 +30,38 @@ const ORPHAN_CHECK_INTERVAL = 200;
 
 const state = runtime();
 
-const { header, payload } = readFrameOrExit();
-state.header = header;
-state.loading = true;
-if (header.error !== undefined) fail(header.error);
+let header: ChildHeader;
+let payload: Uint8Array;
+if (!state.warmBoot) begin();
 
-// The link to the parent opens when a queue, pipe or lock first needs it.
-// The parent closes it only after this process has exited, so a close seen
-// here means the parent died: end at once, quietly, as the orphan watch
-// would (what waited on the parent would only print a broken pipe).
-broker().openUpstream = () => {
-  const link = new ChildLink();
-  link.done.then(orphaned);
-  return link;
-};
-// Deno.exit() ends the process after the `unload` event: what was put or
-// sent before it leaves now (a child's socket writes at once).
-globalThis.addEventListener("unload", () => broker().flushNowAll());
+/** Reads the start frame and becomes the child it describes. */
+function begin(): void {
+  ({ header, payload } = readFrameOrExit());
+  state.header = header;
+  state.loading = true;
+  if (header.error !== undefined) fail(header.error);
 
-// No orphans: when the parent dies, however it dies, this process is
-// re-parented and Deno.ppid changes. End the whole process group then.
-if (Deno.ppid !== header.parentPid) orphaned();
-const watch = setInterval(() => {
+  // The link to the parent opens when a queue, pipe or lock first needs it.
+  // The parent closes it only after this process has exited, so a close
+  // seen here means the parent died: end at once, quietly, as the orphan
+  // watch would (what waited on the parent would only print a broken pipe).
+  broker().openUpstream = () => {
+    const link = new ChildLink();
+    link.done.then(orphaned);
+    return link;
+  };
+  // Deno.exit() ends the process after the `unload` event: what was put or
+  // sent before it leaves now (a child's socket writes at once).
+  globalThis.addEventListener("unload", () => broker().flushNowAll());
+
+  // No orphans: when the parent dies, however it dies, this process is
+  // re-parented and Deno.ppid changes. End the whole process group then.
   if (Deno.ppid !== header.parentPid) orphaned();
-}, ORPHAN_CHECK_INTERVAL);
-Deno.unrefTimer(watch);
+  const watch = setInterval(() => {
+    if (Deno.ppid !== header.parentPid) orphaned();
+  }, ORPHAN_CHECK_INTERVAL);
+  Deno.unrefTimer(watch);
+}
 
 /** Reads the start frame; a parent that died before sending it is no error. */
 function readFrameOrExit(): ReturnType<typeof readFrameSync> {
@@ -82,11 +96,10 @@ function orphaned(): never {
 export async function runChild(
   namespaces: Namespace[] | null,
 ): Promise<void> {
+  if (state.warmBoot) begin();
   try {
     // A warm child's entry imported nothing of the user's: import now.
-    namespaces ??= await Promise.all(
-      header.modules.map((url) => import(url) as Promise<Namespace>),
-    );
+    namespaces ??= await importModules(header.modules);
     state.loading = false;
     const values = decodeShared(
       await decodePayload(header.encoding, payload),
@@ -99,10 +112,23 @@ export async function runChild(
     // reaches the parent before exit.
     publishAll();
     await broker().goodbye();
+    exitAtUnload();
   } catch (error) {
     await broker().flushAll().catch(() => {});
     fail(error);
   }
+}
+
+/**
+ * Once the event loop is empty, ends the process from the last `unload`
+ * listener: Deno would tear the whole runtime down first, which costs a
+ * child that loaded the package about a millisecond more. (Registered at
+ * `beforeunload`, so that listeners added before then still run.)
+ */
+function exitAtUnload(): void {
+  globalThis.addEventListener("beforeunload", () => {
+    globalThis.addEventListener("unload", () => Deno.exit());
+  }, { once: true });
 }
 
 /** Prints an error as Python prints a child's traceback, and exits 1. */

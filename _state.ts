@@ -123,10 +123,16 @@ export interface RuntimeState {
   warmIdle?: number;
   /** The idle children, oldest first. */
   warm?: Array<{ child: Deno.ChildProcess; link: unknown }>;
+  /** Set in a warm child while it boots: it reads its frame later. */
+  warmBoot?: boolean;
+  /** The modules idle children and workers import ahead of time. */
+  warmPreload?: string[];
+  /** In a warm child or worker: the modules it preloaded, by URL. */
+  preloaded?: Map<string, Record<string, unknown>>;
   /** The idle warm workers, for threads. */
   warmWorkers?: unknown[];
   /** Called by `setStartMethod()` (thread.ts fills or ends its workers). */
-  startMethodHooks: Set<(method: "spawn" | "warm") => void>;
+  startMethodHooks: Set<(method: "spawn" | "warm", stale: boolean) => void>;
   /** Set once the main code is done and exit hooks run: start no more. */
   unloading?: boolean;
   /** In a child or worker: the modules its entry imported, in order. */
@@ -159,4 +165,22 @@ export function runtime(): RuntimeState {
     rebuild: null,
     startMethodHooks: new Set(),
   };
+}
+
+/**
+ * The modules a warm child or worker runs from: those it preloaded as they
+ * are, the others imported now.
+ *
+ * @param urls The modules, in order.
+ * @returns Their namespaces, in order.
+ */
+export function importModules(
+  urls: string[],
+): Promise<Record<string, unknown>[]> {
+  const preloaded = runtime().preloaded;
+  return Promise.all(
+    urls.map((url) =>
+      preloaded?.get(url) ?? import(url) as Promise<Record<string, unknown>>
+    ),
+  );
 }

@@ -10,7 +10,12 @@ import { broker } from "./_broker.ts";
 import { PortLink } from "./_channel.ts";
 import { publishAll } from "./_remote_sync.ts";
 import { adoptIdent } from "./_ident.ts";
-import { runtime, runWithHooks, type ThreadHeader } from "./_state.ts";
+import {
+  importModules,
+  runtime,
+  runWithHooks,
+  type ThreadHeader,
+} from "./_state.ts";
 import type { Namespace } from "./_target.ts";
 import { activeChildren } from "./process.ts";
 // Whatever the child's modules import, it can rebuild queues and pipes.
@@ -47,9 +52,7 @@ export async function runWarmThread(): Promise<void> {
     parentPort!.once("message", resolve)
   );
   begin(given);
-  const namespaces = await Promise.all(
-    given.modules.map((url) => import(url) as Promise<Namespace>),
-  );
+  const namespaces = await importModules(given.modules);
   await runThread(namespaces);
 }
 

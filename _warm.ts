@@ -1,12 +1,43 @@
 // Copyright 2026 the @parallel/multiprocessing authors. MIT license.
-// The first module of a warm child (see `setStartMethod("warm")`): it loads
-// what a child runtime needs later while the child is idle, before
-// `_child.ts` blocks on its start frame. The channel's socket comes from
-// `node:net`, which costs about 19 ms to load.
+// The first module of a warm child or worker (see `setStartMethod("warm")`):
+// it loads, while the child is idle, what a child runtime needs later: the
+// whole package (which the user's modules import in turn), the channel's
+// `node:net` (about 19 ms to load) in a child process, and the modules named
+// by `preload`.
 
-// The whole package, which the user's modules import in turn.
 import "./mod.ts";
+import { runtime } from "./_state.ts";
 
-(globalThis as unknown as {
-  process?: { getBuiltinModule?(name: string): unknown };
-}).process?.getBuiltinModule?.("node:net");
+runtime().warmBoot = true;
+
+/**
+ * Loads what an idle child or worker may need: `node:net` for a process's
+ * channel, then each module of `urls`, in order. While they load, the
+ * runtime counts as loading, so that a module that would start processes or
+ * threads at its top level throws there as in any child. A module that
+ * fails is skipped: the child that runs a target from it gets the same error
+ * from its own import, and reports it as a spawned child would.
+ *
+ * @param urls The modules to import.
+ * @param channel Whether to load `node:net` (in a child process).
+ */
+export async function prepare(urls: string[], channel: boolean): Promise<void> {
+  if (channel) {
+    (globalThis as unknown as {
+      process?: { getBuiltinModule?(name: string): unknown };
+    }).process?.getBuiltinModule?.("node:net");
+  }
+  const state = runtime();
+  state.loading = true;
+  // Kept, because even an import() of a module already loaded costs Deno
+  // about 2 ms.
+  state.preloaded = new Map();
+  for (const url of urls) {
+    try {
+      state.preloaded.set(url, await import(url));
+    } catch {
+      // Reported by the child that needs it (see above).
+    }
+  }
+  state.loading = false;
+}

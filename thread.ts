@@ -27,6 +27,7 @@ import {
   checkBoolean,
   checkName,
   keepAliveWhile,
+  refillLater,
   settle,
   setUp,
   waitOptions,
@@ -706,11 +707,17 @@ function workerThreads(): typeof import("node:worker_threads") {
 
 const THREAD_CHILD_URL = new URL("./_thread_child.ts", import.meta.url).href;
 
-/** The entry of a warm worker: the package loaded, waiting for a header. */
+/**
+ * The entry of a warm worker: it loads what it can while idle, then waits
+ * for its header in `runWarmThread`.
+ */
 function warmEntryUrl(): string {
+  const warm = new URL("./_warm.ts", import.meta.url).href;
+  const preload = JSON.stringify(runtime().warmPreload ?? []);
   const lines = [
-    `import ${JSON.stringify(new URL("./mod.ts", import.meta.url).href)};`,
+    `import { prepare } from ${JSON.stringify(warm)};`,
     `import { runWarmThread } from ${JSON.stringify(THREAD_CHILD_URL)};`,
+    `await prepare(${preload}, false);`,
     "await runWarmThread();",
   ];
   return `data:text/javascript,${encodeURIComponent(lines.join("\n"))}`;
@@ -719,7 +726,7 @@ function warmEntryUrl(): string {
 /** An idle warm worker, if one is ready; the pool is refilled soon after. */
 function takeWarmWorker(): Worker | null {
   const idle = runtime().warmWorkers?.shift() as Worker | undefined;
-  setTimeout(fillWarmWorkers, 0);
+  refillLater(idle !== undefined, fillWarmWorkers);
   return idle ?? null;
 }
 
@@ -742,11 +749,13 @@ function fillWarmWorkers(): void {
   }
 }
 
-runtime().startMethodHooks.add((method) => {
-  if (method === "warm") return fillWarmWorkers();
-  for (const worker of runtime().warmWorkers?.splice(0) ?? []) {
-    void (worker as Worker).terminate();
+runtime().startMethodHooks.add((_method, stale) => {
+  if (stale) {
+    for (const worker of runtime().warmWorkers?.splice(0) ?? []) {
+      void (worker as Worker).terminate();
+    }
   }
+  fillWarmWorkers();
 });
 
 function entryUrl(modules: string[]): string {

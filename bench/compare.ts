@@ -30,6 +30,8 @@ import {
 } from "./_targets.ts";
 
 const QUICK = Deno.args.includes("--quick");
+/** Workloads to run, by a word of their name (all when none is given). */
+const ONLY = Deno.args.filter((arg) => !arg.startsWith("--"));
 const SIZES = {
   rounds: QUICK ? 3 : 15,
   tasks: QUICK ? 2_000 : 20_000,
@@ -121,19 +123,13 @@ async function startProcess(): Promise<Row[]> {
   const floor = await timeMedian(SIZES.rounds, async () => {
     await spawnDeno(["data:text/javascript,1+2"]).status;
   });
-  // Warm: each start timed alone, once the idle child has been replaced,
-  // as a program that starts a child now and then would find it.
-  setStartMethod("warm");
-  const warm: number[] = [];
-  for (let i = 0; i <= SIZES.rounds; i++) {
-    await new Promise((resolve) => setTimeout(resolve, 100));
-    const start = performance.now();
-    const p = new Process({ target: add, args: [1, 2], module: TARGETS });
-    p.start();
-    await p.join();
-    if (i > 0) warm.push(performance.now() - start);
-  }
-  setStartMethod("spawn");
+  const warm = await timeWarm(() =>
+    new Process({ target: add, args: [1, 2], module: TARGETS })
+  );
+  const preloaded = await timeWarm(
+    () => new Process({ target: add, args: [1, 2], module: TARGETS }),
+    [TARGETS],
+  );
   const py = await python("spawn.py", SIZES.rounds);
   return [{
     work: "start a child that adds two numbers, join it",
@@ -149,11 +145,45 @@ async function startProcess(): Promise<Row[]> {
   }, {
     work: 'the same with setStartMethod("warm")',
     unit: "ms",
-    ours: median(warm),
+    ours: warm,
     floor,
     python: py?.forkserver ?? null,
     notes: "Python column: forkserver, the nearest Python start method",
+  }, {
+    work: "the same, warm, with the target's module preloaded",
+    unit: "ms",
+    ours: preloaded,
+    floor,
+    python: py?.forkserver ?? null,
+    notes:
+      "preload: [module], as Python's set_forkserver_preload(); Python column: forkserver, which preloads __main__",
   }];
+}
+
+/**
+ * The median start + join under `setStartMethod("warm")`: each start timed
+ * alone, once the idle child or worker has been replaced, as a program that
+ * starts one now and then would find it.
+ */
+async function timeWarm(
+  make: () => Process | Thread,
+  preload: string[] = [],
+): Promise<number> {
+  setStartMethod("warm", { preload });
+  const times: number[] = [];
+  try {
+    for (let i = 0; i <= SIZES.rounds; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 150));
+      const start = performance.now();
+      const unit = make();
+      unit.start();
+      await unit.join();
+      if (i > 0) times.push(performance.now() - start);
+    }
+  } finally {
+    setStartMethod("spawn");
+  }
+  return median(times);
 }
 
 async function startThread(): Promise<Row[]> {
@@ -170,6 +200,10 @@ async function startThread(): Promise<Row[]> {
     await new Promise((resolve) => worker.onmessage = resolve);
     worker.terminate();
   });
+  const warm = await timeWarm(
+    () => new Thread({ target: add, args: [1, 2], module: TARGETS }),
+    [TARGETS],
+  );
   const py = await python("thread.py", SIZES.rounds);
   return [{
     work: "start a thread, join it",
@@ -177,6 +211,13 @@ async function startThread(): Promise<Row[]> {
     ours,
     floor,
     python: py?.thread ?? null,
+  }, {
+    work: "the same, warm, with the target's module preloaded",
+    unit: "ms",
+    ours: warm,
+    floor,
+    python: py?.thread ?? null,
+    notes: 'setStartMethod("warm", { preload: [module] })',
   }];
 }
 
@@ -577,6 +618,7 @@ if (import.meta.main) {
       ["redis", redis],
     ] as const
   ) {
+    if (ONLY.length > 0 && !ONLY.some((word) => name.includes(word))) continue;
     console.error(`… ${name}`);
     rows.push(...await run());
   }
@@ -586,7 +628,9 @@ if (import.meta.main) {
     }, ${((performance.now() - started) / 1000).toFixed(0)} s\n`,
   );
   console.log(table(rows));
-  console.error("… memory");
-  console.log("\nMemory with a slow consumer (`ps` RSS, sampled):");
-  for (const line of await memory()) console.log(line);
+  if (ONLY.length === 0 || ONLY.some((word) => "memory".includes(word))) {
+    console.error("… memory");
+    console.log("\nMemory with a slow consumer (`ps` RSS, sampled):");
+    for (const line of await memory()) console.log(line);
+  }
 }

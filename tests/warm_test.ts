@@ -13,6 +13,12 @@ import {
   reportSelf,
   reportThread,
 } from "./fixtures/channel_targets.ts";
+import {
+  leaveWork,
+  reportPreloaded,
+  WARM_TARGETS,
+} from "./fixtures/warm_targets.ts";
+import { FAILING_TARGETS, nothing } from "./fixtures/child_only_failure.ts";
 import { deno } from "./_helpers.ts";
 
 const PERMISSIONS = { run: true, read: true, env: true } as const;
@@ -119,6 +125,16 @@ Deno.test({
       TypeError,
       "integer",
     );
+    assertThrows(
+      () => setStartMethod("warm", { preload: "file:///a.ts" as never }),
+      TypeError,
+      'expected preload to be an array of module URLs, received the string "file:///a.ts"',
+    );
+    assertThrows(
+      () => setStartMethod("warm", { preload: [import.meta.url, "./a.ts"] }),
+      TypeError,
+      'expected preload[1] to be an absolute module URL (such as import.meta.url), received the string "./a.ts"',
+    );
     assertEquals(getStartMethod(), "spawn");
   },
 });
@@ -153,5 +169,96 @@ Deno.test({
       setStartMethod("spawn");
     }
     assertEquals(runtime().warmWorkers?.length ?? 0, 0);
+  },
+});
+
+/** Waits until `idle()` lists a booted idle child or worker. */
+async function booted<T>(idle: () => T[]): Promise<T> {
+  for (let i = 0; i < 200 && idle().length === 0; i++) {
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
+  return idle()[0];
+}
+
+Deno.test({
+  name: "Warm children and workers preload modules, and run targets from them",
+  permissions: PERMISSIONS,
+  async fn() {
+    setStartMethod("warm");
+    try {
+      const before = await booted(idlePids);
+      // Asking for other preloads replaces the idle children booted without.
+      setStartMethod("warm", { preload: [WARM_TARGETS, FAILING_TARGETS] });
+      let idle = await booted(idlePids);
+      for (let i = 0; i < 200 && idle === before; i++) {
+        await new Promise((resolve) => setTimeout(resolve, 25));
+        idle = await booted(idlePids);
+      }
+      assertEquals(idle === before, false, "the idle child was replaced");
+      const out = new Queue<unknown>();
+      const child = new Process({
+        target: reportPreloaded,
+        args: [out],
+        module: WARM_TARGETS,
+      });
+      child.start();
+      assertEquals(child.pid, idle);
+      // The module that failed to load was skipped; the other was kept.
+      assertEquals(await out.get(), [WARM_TARGETS]);
+      await child.join();
+      assertEquals(child.exitCode, 0);
+
+      // A target from the module that failed: its child reports the error
+      // and exits 1, as a spawned child does.
+      for (const method of ["warm", "spawn"] as const) {
+        setStartMethod(method, { preload: [FAILING_TARGETS] });
+        const failing = new Process({
+          target: nothing,
+          module: FAILING_TARGETS,
+        });
+        failing.start();
+        await failing.join();
+        assertEquals(failing.exitCode, 1, method);
+      }
+
+      setStartMethod("warm", { preload: [WARM_TARGETS] });
+      await booted(() => runtime().warmWorkers ?? []);
+      const thread = new Thread({
+        target: reportPreloaded,
+        args: [out],
+        module: WARM_TARGETS,
+      });
+      thread.start();
+      assertEquals(await out.get(), [WARM_TARGETS]);
+      await thread.join();
+    } finally {
+      setStartMethod("spawn");
+    }
+  },
+});
+
+Deno.test({
+  name: "A child ends when its event loop is empty, warm or spawned",
+  permissions: PERMISSIONS,
+  async fn() {
+    const out = new Queue<unknown>();
+    for (const method of ["spawn", "warm"] as const) {
+      setStartMethod(method);
+      try {
+        if (method === "warm") await booted(idlePids);
+        // run() returns at once; its timer still puts and sets the code.
+        const child = new Process({
+          target: leaveWork,
+          args: [out, 3],
+          module: WARM_TARGETS,
+        });
+        child.start();
+        await child.join();
+        assertEquals(child.exitCode, 3, method);
+        assertEquals(await out.get(), "later");
+      } finally {
+        setStartMethod("spawn");
+      }
+    }
   },
 });
