@@ -76,7 +76,9 @@ function compact(run: Message[]): Message[] {
  * args, a pipe's entry): cloning cannot fail.
  */
 export function isFlatMessage(message: unknown[], depth = 3): boolean {
-  for (const part of message) {
+  // Indexed, not for...of: this runs twice per message sent.
+  for (let i = 0; i < message.length; i++) {
+    const part = message[i];
     if (isPrimitive(part)) continue;
     if (depth <= 1 || !Array.isArray(part)) return false;
     if (!isFlatMessage(part, depth - 1)) return false;

@@ -77,6 +77,12 @@ export function checkBoolean(option: string, value: unknown): boolean {
   return value;
 }
 
+/** What no options mean: wait for as long as it takes. */
+const NO_OPTIONS: WaitOptions = Object.freeze({
+  timeout: undefined,
+  signal: undefined,
+});
+
 /** Python's `repr()` of a string. */
 export function pyRepr(text: string): string {
   if (text.includes("'") && !text.includes('"')) return `"${text}"`;
@@ -87,6 +93,7 @@ export function waitOptions(
   options: unknown,
   action = "wait",
 ): WaitOptions {
+  if (options === undefined) return NO_OPTIONS;
   const normalized = typeof options === "number" || options === undefined
     ? { timeout: options }
     : options;

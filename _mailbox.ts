@@ -132,21 +132,26 @@ export class Mailbox<T> {
     return true;
   }
 
-  /** Takes the first item, waiting for one. */
-  get(
+  /**
+   * Takes the first item, waiting for one. Then `then` maps it: at once, and
+   * synchronously, when an item is at hand (a servant's answer then costs no
+   * wait, see `serveLocally`), or when one arrives.
+   */
+  get<R = T>(
     timeout: number | undefined,
     signal: AbortSignal | undefined,
     onTimeout: () => unknown,
-  ): Promise<T> {
+    then: (item: T) => R = (item) => item as unknown as R,
+  ): R | Promise<R> {
     const got = this.tryGet();
-    if (got.ok) return Promise.resolve(got.value);
-    return wait(
+    if (got.ok) return then(got.value);
+    return wait<T, Waiter<T>>(
       this.#getters,
       (settle) => ({ settle }),
       timeout,
       signal,
       onTimeout,
-    );
+    ).then(then);
   }
 
   /** Adds an item, waiting for room. */

@@ -153,10 +153,10 @@ class PipeState {
               `Cannot receive: nothing arrived within ${timeout} ms`,
               "TimeoutError",
             ),
-        ).then((entry) =>
-          call.link === null
-            ? entry
-            : new Delivery(entry, () => this.inbox[end].unget(entry))
+          (entry) =>
+            call.link === null
+              ? entry
+              : new Delivery(entry, () => this.inbox[end].unget(entry)),
         );
       }
       case "poll":

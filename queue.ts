@@ -144,7 +144,8 @@ class QueueState {
             new Empty(
               `Cannot get: the queue is still empty after ${args[0]} ms`,
             ),
-        ).then((value) => this.#deliver(value, call));
+          (value) => this.#deliver(value, call),
+        );
       case "getNowait": {
         const got = this.items.tryGet();
         if (!got.ok) throw new Empty();
