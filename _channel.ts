@@ -395,6 +395,27 @@ class FrameReader {
   #body: Uint8Array | null = null;
   #bodyFilled = 0;
 
+  /**
+   * Where a reader should read next to skip a copy: the rest of the frame
+   * being gathered, when that is at least `least` bytes; else null.
+   */
+  gathering(least: number): Uint8Array | null {
+    if (!this.#body || this.#body.length - this.#bodyFilled < least) {
+      return null;
+    }
+    return this.#body.subarray(this.#bodyFilled);
+  }
+
+  /** Counts `n` bytes read into what {@linkcode gathering} returned. */
+  gathered(n: number, each: (frame: Uint8Array) => void): void {
+    this.#bodyFilled += n;
+    if (this.#bodyFilled === this.#body!.length) {
+      const body = this.#body!;
+      this.#body = null;
+      each(body);
+    }
+  }
+
   push(chunk: Uint8Array, each: (frame: Uint8Array) => void): void {
     let offset = 0;
     while (offset < chunk.length) {
@@ -511,18 +532,19 @@ export class ProcessLink extends Link {
   async #readLoop(): Promise<void> {
     const reader = new FrameReader();
     const buffer = new Uint8Array(READ_SIZE);
+    const each = (bytes: Uint8Array) => this.deliver(unframe(bytes));
     try {
       while (!this.closed) {
-        const reading = this.#core.read(this.#rid, buffer);
+        // The rest of a large frame is read straight into its buffer.
+        const body = reader.gathering(READ_SIZE);
+        const reading = this.#core.read(this.#rid, body ?? buffer);
         this.#reading = reading;
         if (!this.held) this.#core.unrefOpPromise(reading);
         const n = await reading;
         this.#reading = null;
         if (!n) break;
-        reader.push(
-          buffer.subarray(0, n),
-          (bytes) => this.deliver(unframe(bytes)),
-        );
+        if (body) reader.gathered(n, each);
+        else reader.push(buffer.subarray(0, n), each);
       }
     } catch {
       // A reset connection ends the link like an orderly close.
