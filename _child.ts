@@ -8,6 +8,7 @@
 // what it loads while idle.
 
 import { broker } from "./_broker.ts";
+import { unrefInterval } from "./_common.ts";
 import { ChildLink } from "./_channel.ts";
 import { decodePayload, EmptyFrameError, readFrameSync } from "./_codec.ts";
 import { canSignalGroups } from "./_permissions.ts";
@@ -57,10 +58,9 @@ function begin(): void {
   // No orphans: when the parent dies, however it dies, this process is
   // re-parented and Deno.ppid changes. End the whole process group then.
   if (Deno.ppid !== header.parentPid) orphaned();
-  const watch = setInterval(() => {
+  unrefInterval(() => {
     if (Deno.ppid !== header.parentPid) orphaned();
   }, ORPHAN_CHECK_INTERVAL);
-  Deno.unrefTimer(watch);
 }
 
 /** Reads the start frame; a parent that died before sending it is no error. */

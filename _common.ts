@@ -281,3 +281,33 @@ const REFILL_DELAY = 50;
 export function refillLater(taken: boolean, fill: () => void): void {
   Deno.unrefTimer(setTimeout(fill, taken ? REFILL_DELAY : 0));
 }
+
+interface CoreTimers {
+  createTimer?(
+    callback: () => void,
+    after: number,
+    args: undefined,
+    repeat: boolean,
+    refed: boolean,
+  ): unknown;
+}
+
+/**
+ * Calls `callback` every `ms` ms without keeping the event loop alive. On
+ * Deno's core timers where they can be reached: in Deno 2.9 the first
+ * `setTimeout` or `setInterval` of a program loads Node's timers (about 8
+ * ms), which a child that starts and ends at once would pay for one watch.
+ *
+ * @param callback What to call.
+ * @param ms The interval in milliseconds.
+ */
+export function unrefInterval(callback: () => void, ms: number): void {
+  const core = (Deno as unknown as Record<symbol, { core?: CoreTimers }>)[
+    (Deno as unknown as { internal: symbol }).internal
+  ]?.core;
+  if (typeof core?.createTimer === "function") {
+    core.createTimer(callback, ms, undefined, true, false);
+    return;
+  }
+  Deno.unrefTimer(setInterval(callback, ms));
+}
