@@ -34,13 +34,13 @@ const QUICK = Deno.args.includes("--quick");
 const ONLY = Deno.args.filter((arg) => !arg.startsWith("--"));
 const SIZES = {
   rounds: QUICK ? 3 : 15,
+  /** How many times the throughput workloads run, taking turns. */
+  turns: QUICK ? 1 : 3,
   tasks: QUICK ? 2_000 : 20_000,
   messages: QUICK ? 10_000 : 100_000,
-  messageRounds: QUICK ? 1 : 5,
   mib: QUICK ? 32 : 256,
   redisChildren: 4,
   redisTimes: QUICK ? 500 : 5_000,
-  redisRounds: QUICK ? 1 : 3,
 };
 const REDIS_URL = Deno.env.get("REDIS_URL") ?? "redis://127.0.0.1:6379";
 const HERE = new URL(".", import.meta.url);
@@ -62,6 +62,31 @@ function median(values: number[]): number {
   return sorted.length % 2
     ? sorted[middle]
     : (sorted[middle - 1] + sorted[middle]) / 2;
+}
+
+/** How the throughput rows are measured, for their notes. */
+const TURNS = `median of ${SIZES.turns} runs, taking turns`;
+
+/**
+ * Runs each measure `SIZES.turns` times, taking turns (the machine's load
+ * and Python's figures swing between runs), and returns the median of each
+ * figure they report; a measure that reports null (Python missing) is left
+ * out.
+ */
+async function inTurns(
+  measures: Array<() => Promise<Record<string, number> | null>>,
+): Promise<Record<string, number>> {
+  const all = new Map<string, number[]>();
+  for (let turn = 0; turn < SIZES.turns; turn++) {
+    for (const measure of measures) {
+      for (const [key, value] of Object.entries(await measure() ?? {})) {
+        all.set(key, [...all.get(key) ?? [], value]);
+      }
+    }
+  }
+  return Object.fromEntries(
+    [...all].map(([key, values]) => [key, median(values)]),
+  );
 }
 
 async function timeMedian(
@@ -354,84 +379,87 @@ async function messages(): Promise<Row[]> {
     await child.status;
     return count / (took / 1000);
   };
-  // Python's rates swing most between runs here: each side runs several
-  // times, taking turns, and the medians are compared.
-  const runs = {
-    queue: [] as number[],
-    pipe: [] as number[],
-    floor: [] as number[],
-  };
-  const py = { queue: [] as number[], pipe: [] as number[] };
-  for (let round = 0; round < SIZES.messageRounds; round++) {
-    runs.queue.push(await queueRate());
-    runs.pipe.push(await pipeRate());
-    runs.floor.push(await floorRate());
-    const rates = await python("messages.py", n);
-    if (rates) {
-      py.queue.push(rates.queue);
-      py.pipe.push(rates.pipe);
-    }
-  }
-  const floor = median(runs.floor);
+  const m = await inTurns([
+    async () => ({ queue: await queueRate() }),
+    async () => ({ pipe: await pipeRate() }),
+    async () => ({ floor: await floorRate() }),
+    async () => {
+      const rates = await python("messages.py", n);
+      return rates && { pyQueue: rates.queue, pyPipe: rates.pipe };
+    },
+  ]);
   const work = `${n.toLocaleString("en")} small messages child → parent`;
-  const rounds = `median of ${SIZES.messageRounds} runs, taking turns`;
+
   return [
     {
       work: `${work}: Queue`,
       unit: "msg/s",
-      ours: median(runs.queue),
-      floor,
-      python: py.queue.length > 0 ? median(py.queue) : null,
-      notes: rounds,
+      ours: m.queue,
+      floor: m.floor,
+      python: m.pyQueue ?? null,
+      notes: TURNS,
     },
     {
       work: `${work}: Pipe`,
       unit: "msg/s",
-      ours: median(runs.pipe),
-      floor,
-      python: py.pipe.length > 0 ? median(py.pipe) : null,
+      ours: m.pipe,
+      floor: m.floor,
+      python: m.pyPipe ?? null,
       notes:
-        `${rounds}; floor: length-prefixed JSON frames on stdout, 64 KiB writes`,
+        `${TURNS}; floor: length-prefixed JSON frames on stdout, 64 KiB writes`,
     },
   ];
 }
 
 async function bytes(): Promise<Row[]> {
   const mib = SIZES.mib;
-  const [here, there] = Pipe();
-  const p = new Process({
-    target: sendBytes,
-    args: [there, mib],
-    module: TARGETS,
-  });
-  let start = performance.now();
-  p.start();
-  there.close();
-  let total = 0;
-  while (true) {
-    const chunk = await here.recvBytes();
-    if (chunk.length === 0) break;
-    total += chunk.length;
-  }
-  const ours = total / 1e6 / ((performance.now() - start) / 1000);
-  await p.join();
-  start = performance.now();
-  const child = spawnDeno(
-    [new URL("floor/bytes.js", HERE).pathname, String(mib)],
-    "piped",
-  );
-  let floorTotal = 0;
-  for await (const chunk of child.stdout) floorTotal += chunk.length;
-  const floor = floorTotal / 1e6 / ((performance.now() - start) / 1000);
-  await child.status;
-  const py = await python("bytes.py", mib);
+  const ourRate = async () => {
+    const [here, there] = Pipe();
+    const p = new Process({
+      target: sendBytes,
+      args: [there, mib],
+      module: TARGETS,
+    });
+    const start = performance.now();
+    p.start();
+    there.close();
+    let total = 0;
+    while (true) {
+      const chunk = await here.recvBytes();
+      if (chunk.length === 0) break;
+      total += chunk.length;
+    }
+    const rate = total / 1e6 / ((performance.now() - start) / 1000);
+    await p.join();
+    return rate;
+  };
+  const floorRate = async () => {
+    const start = performance.now();
+    const child = spawnDeno(
+      [new URL("floor/bytes.js", HERE).pathname, String(mib)],
+      "piped",
+    );
+    let total = 0;
+    for await (const chunk of child.stdout) total += chunk.length;
+    const rate = total / 1e6 / ((performance.now() - start) / 1000);
+    await child.status;
+    return rate;
+  };
+  const { ours, floor, py } = await inTurns([
+    async () => ({ ours: await ourRate() }),
+    async () => ({ floor: await floorRate() }),
+    async () => {
+      const rates = await python("bytes.py", mib);
+      return rates && { py: rates.bytes };
+    },
+  ]);
   return [{
     work: `${mib} MiB child → parent in 1 MiB messages: Pipe.sendBytes`,
     unit: "MB/s",
     ours,
     floor,
-    python: py?.bytes ?? null,
-    notes: "floor: 1 MiB writes to stdout",
+    python: py ?? null,
+    notes: `${TURNS}; floor: 1 MiB writes to stdout`,
   }];
 }
 
@@ -499,22 +527,13 @@ async function redis(): Promise<Row[]> {
     );
     return ops / ((performance.now() - start) / 1000);
   };
-  // The server is shared and the machine noisy: the workloads take turns,
-  // and the medians are compared. Like for like with the floor: plain
-  // ioredis, one request at a time; then auto-pipelined.
-  const runs = {
-    ours: [] as number[],
-    pipelined: [] as number[],
-    floor: [] as number[],
-  };
-  for (let round = 0; round < SIZES.redisRounds; round++) {
-    runs.floor.push(await floorRate());
-    runs.ours.push(await ourRate(false, false));
-    runs.pipelined.push(await ourRate(true, true));
-  }
-  const ours = median(runs.ours);
-  const pipelined = median(runs.pipelined);
-  const floor = median(runs.floor);
+  // Like for like with the floor: plain ioredis, one request at a time;
+  // then auto-pipelined.
+  const { ours, pipelined, floor } = await inTurns([
+    async () => ({ floor: await floorRate() }),
+    async () => ({ ours: await ourRate(false, false) }),
+    async () => ({ pipelined: await ourRate(true, true) }),
+  ]);
   return [{
     work: `${children} processes × ${
       times.toLocaleString("en")
@@ -524,7 +543,7 @@ async function redis(): Promise<Row[]> {
     floor,
     python: null,
     notes:
-      `median of ${SIZES.redisRounds} runs, taking turns; autoPipelining: false, as the floor: Deno.Command children with plain ioredis; Python: redis-py is not installed here`,
+      `${TURNS}; autoPipelining: false, as the floor: Deno.Command children with plain ioredis; Python: redis-py is not installed here`,
   }, {
     work:
       "the same, all pairs in flight at once, auto-pipelining (the default)",
