@@ -31,6 +31,7 @@ import { broker, type Call } from "./_broker.ts";
 import { Deadline, EXTRA_MODULES } from "./_common.ts";
 import {
   type Chunk,
+  chunkRanges,
   FEED_KIND,
   poolWorker,
   type WorkerSetup,
@@ -124,9 +125,12 @@ export interface TaskOptions {
 /** Options of `map`, `imap` and their kin. */
 export interface MapOptions extends TaskOptions {
   /**
-   * How many tasks travel to a worker together. `map` and `starmap`
-   * default to Python's choice, `ceil(n / (4 × workers))`; `imap` and
-   * `imapUnordered` to 1, so results come as soon as each is done.
+   * How many tasks travel to a worker together. Without it, `map` and
+   * `starmap` start from Python's choice, `ceil(n / (4 × workers))`, and
+   * shrink each next chunk to a quarter of what is left per worker, so that
+   * no worker idles at the end while another finishes a large chunk (guided
+   * scheduling); `imap` and `imapUnordered` send 1, so results come as soon
+   * as each is done.
    *
    * @default {undefined}
    */
@@ -838,7 +842,7 @@ export abstract class BasePool {
     tasks: unknown[],
     star: boolean,
     options: MapOptions,
-    chunksize: number,
+    chunksize: number | null,
     job: Pick<Job, "result" | "fail">,
   ): () => void {
     const full = job as Job;
@@ -858,12 +862,14 @@ export abstract class BasePool {
       signal.addEventListener("abort", onAbort, { once: true });
       release = () => signal.removeEventListener("abort", onAbort);
     }
-    for (let i = 0; i < tasks.length; i += chunksize) {
+    for (
+      const [start, end] of chunkRanges(tasks.length, chunksize, this.#size)
+    ) {
       this.#queue.push({
         id: this.#nextBatch++,
         job: full,
-        start: i,
-        args: tasks.slice(i, i + chunksize),
+        start,
+        args: tasks.slice(start, end),
         done: 0,
       });
     }
@@ -928,7 +934,7 @@ export abstract class BasePool {
     tasks: unknown[],
     star: boolean,
     options: MapOptions,
-    chunksize: number,
+    chunksize: number | null,
   ): Promise<R[]> {
     const { promise, resolve, reject } = Promise.withResolvers<R[]>();
     const results = new Array<R>(tasks.length);
@@ -955,10 +961,6 @@ export abstract class BasePool {
     };
     release = this.#submit(action, fn, tasks, star, options, chunksize, job);
     return this.#whileBusy(promise);
-  }
-
-  #defaultChunksize(n: number): number {
-    return Math.max(1, Math.ceil(n / (this.#size * 4)));
   }
 
   #mapLike<R>(
@@ -989,7 +991,7 @@ export abstract class BasePool {
         tasks,
         star,
         checked,
-        checked.chunksize ?? this.#defaultChunksize(tasks.length),
+        checked.chunksize ?? null,
       );
     }));
   }

@@ -104,17 +104,30 @@ async function timeMedian(
 }
 
 /** Runs a Python script of bench/python and reads its `name value` lines. */
-async function python(
+function python(
   script: string,
   ...args: (string | number)[]
 ): Promise<Record<string, number> | null> {
+  return peer("python3", `python/${script}`, args);
+}
+
+/**
+ * Runs a peer's script (`bench/<path>`) with `command`, and reads the
+ * `name value` lines it prints; null when the command is missing or fails
+ * (what it printed on stderr is shown then).
+ */
+async function peer(
+  command: string,
+  path: string,
+  args: (string | number)[],
+): Promise<Record<string, number> | null> {
   try {
-    const { code, stdout, stderr } = await new Deno.Command("python3", {
-      args: [new URL(`python/${script}`, HERE).pathname, ...args.map(String)],
+    const { code, stdout, stderr } = await new Deno.Command(command, {
+      args: [new URL(path, HERE).pathname, ...args.map(String)],
       stdin: "null",
     }).output();
     if (code !== 0) {
-      console.error(new TextDecoder().decode(stderr));
+      console.error(new TextDecoder().decode(stderr).trim().split("\n")[0]);
       return null;
     }
     const figures: Record<string, number> = {};
@@ -290,12 +303,26 @@ async function mapWork(): Promise<Row[]> {
     await pool.map(sumSquares, tasks);
     return tasks.length / ((performance.now() - start) / 1000);
   };
-  const pool = await rate(() => new Pool({ processes: 2, module: TARGETS }));
-  const threads = await rate(() =>
-    new ThreadPool({ threads: 2, module: TARGETS })
-  );
-  const floor = await mapFloor(tasks);
-  const py = await python("pool_map.py", SIZES.tasks);
+  const { pool, threads, floor, py, piscina } = await inTurns([
+    async () => ({
+      pool: await rate(() => new Pool({ processes: 2, module: TARGETS })),
+    }),
+    async () => ({
+      threads: await rate(() =>
+        new ThreadPool({ threads: 2, module: TARGETS })
+      ),
+    }),
+    async () => ({ floor: await mapFloor(tasks) }),
+    async () => {
+      const rates = await python("pool_map.py", SIZES.tasks);
+      return rates && { py: rates.pool };
+    },
+    // Node's piscina, when `node` is on PATH and piscina is installed.
+    async () => {
+      const rates = await peer("node", "node/pool_map.mjs", [SIZES.tasks]);
+      return rates && { piscina: rates.piscina };
+    },
+  ]);
   const work = `map f(i) = Σ k² (k < 10,000) over ${
     SIZES.tasks.toLocaleString("en")
   } inputs, 2 workers`;
@@ -305,7 +332,8 @@ async function mapWork(): Promise<Row[]> {
       unit: "tasks/s",
       ours: pool,
       floor,
-      python: py?.pool ?? null,
+      python: py ?? null,
+      notes: TURNS,
     },
     {
       work: `${work}: ThreadPool`,
@@ -313,7 +341,15 @@ async function mapWork(): Promise<Row[]> {
       ours: threads,
       floor,
       python: null,
-      notes: "floor: 2 Workers, 500 tasks per message; Python: Pool(2)",
+      notes: `${TURNS}; floor: 2 Workers, 500 tasks per message; ${
+        piscina === undefined
+          ? "Node's piscina: not installed (npm install --prefix bench/node piscina@4)"
+          : `Node's piscina (2 threads): ${
+            figure(piscina, "tasks/s")
+          } tasks/s, so ThreadPool / piscina = ${
+            (threads / piscina).toFixed(2)
+          }×`
+      }`,
     },
   ];
 }

@@ -37,6 +37,7 @@ import {
   TARGETS,
   token,
 } from "./fixtures/pool_targets.ts";
+import { chunkRanges } from "../_pool_worker.ts";
 import { deno, isRunning, waitGone } from "./_helpers.ts";
 
 type AnyPool = Pool | ThreadPool;
@@ -860,5 +861,34 @@ Deno.test({
     assertEquals((error as BrokenWorkerError).task, 3);
     assertEquals((error as BrokenWorkerError).exitCode, 5);
     assertEquals(got.sort(), [0, 1, 2]);
+  },
+});
+
+Deno.test({
+  name:
+    "map's default chunks start at Python's size and shrink as the work runs out",
+  permissions: {},
+  fn() {
+    const ranges = [...chunkRanges(20_000, null, 2)];
+    // Python's first chunk: ceil(n / (4 × workers)).
+    assertEquals(ranges[0], [0, 2500]);
+    // Contiguous, in order, covering every task once.
+    assertEquals(ranges[ranges.length - 1][1], 20_000);
+    ranges.forEach(([start], i) => {
+      if (i > 0) assertEquals(start, ranges[i - 1][1]);
+    });
+    const sizes = ranges.map(([start, end]) => end - start);
+    // Never growing, and small at the end: a quarter of what is left per
+    // worker, down to a floor of ceil(20,000 / 512) = 40.
+    sizes.forEach((size, i) => {
+      if (i > 0) assertEquals(size <= sizes[i - 1], true, `${sizes}`);
+    });
+    assertEquals(sizes[1], Math.ceil(17_500 / 8));
+    assertEquals(sizes[sizes.length - 1] <= 40, true, `${sizes}`);
+    assertEquals(ranges.length < 100, true, `${ranges.length} chunks`);
+    // A chunksize given is kept, as Python keeps it.
+    assertEquals([...chunkRanges(10, 3, 2)], [[0, 3], [3, 6], [6, 9], [9, 10]]);
+    assertEquals([...chunkRanges(0, null, 2)], []);
+    assertEquals([...chunkRanges(3, null, 8)], [[0, 1], [1, 2], [2, 3]]);
   },
 });
