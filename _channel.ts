@@ -39,7 +39,8 @@ class Flat {
   constructor(readonly message: Message) {}
 }
 
-function isPrimitive(value: unknown): boolean {
+/** Whether `value` is a primitive: cloning it cannot fail. */
+export function isPrimitive(value: unknown): boolean {
   return value === null ||
     (typeof value !== "object" && typeof value !== "function" &&
       typeof value !== "symbol");

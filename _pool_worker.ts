@@ -6,6 +6,7 @@
 // current one ends. See ARCHITECTURE.md, "Pools".
 
 import { broker, registerRemote } from "./_broker.ts";
+import { isPrimitive } from "./_channel.ts";
 import "./_shared.ts";
 import type { TargetRef } from "./_state.ts";
 import { runtime } from "./_state.ts";
@@ -134,10 +135,28 @@ export async function poolWorker(
     // synchronous tasks: the pool times tasks by them, and a worker that
     // dies has told it how far it got.
     let flushed = performance.now();
+    // Results that are numbers or strings (most tasks') wait here and leave
+    // together, one message per flush rather than one per task; any other
+    // leaves at once, after those waiting, so results arrive in order.
+    let indices: number[] = [];
+    let values: unknown[] = [];
+    const sendWaiting = () => {
+      if (indices.length === 0) return;
+      feed.post("results", [setup.id, chunkId, indices, values]);
+      indices = [];
+      values = [];
+    };
     const report = (i: number, ok: boolean, value: unknown) => {
-      post(feed, [setup.id, chunkId, i, ok, value]);
+      if (ok && isPrimitive(value)) {
+        indices.push(i);
+        values.push(value);
+      } else {
+        sendWaiting();
+        post(feed, [setup.id, chunkId, i, ok, value]);
+      }
       const now = performance.now();
       if (now - flushed >= 1) {
+        sendWaiting();
         feed.flush();
         flushed = now;
       }
@@ -153,6 +172,7 @@ export async function poolWorker(
       // Synchronous tasks run in a plain loop; a promise is awaited here.
       const pending = runSync(fn, list, star, i, report);
       if (!pending) break;
+      sendWaiting();
       i = pending.index;
       try {
         report(i, true, await pending.promise);
@@ -161,6 +181,7 @@ export async function poolWorker(
       }
       i++;
     }
+    sendWaiting();
   }
 }
 

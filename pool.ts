@@ -639,6 +639,19 @@ export abstract class BasePool {
         if (slot) this.#result(slot, batchId, index, ok, value);
         return;
       }
+      case "results": {
+        // Plain results of one batch, in order (see _pool_worker.ts).
+        const [, batchId, indices, values] = args as [
+          number,
+          number,
+          number[],
+          unknown[],
+        ];
+        for (let i = 0; slot && i < indices.length; i++) {
+          this.#result(slot, batchId, indices[i], true, values[i]);
+        }
+        return;
+      }
     }
   }
 

@@ -29,6 +29,7 @@ import {
   forever,
   init,
   initialized,
+  mixed,
   napThen,
   pid,
   sleepThen,
@@ -863,6 +864,38 @@ Deno.test({
     assertEquals(got.sort(), [0, 1, 2]);
   },
 });
+
+poolTest(
+  ".map() gives results of every kind in order, plain ones batched among the others",
+  async (kind) => {
+    await using pool = kind.make();
+    const n = 600;
+    // Numbers and strings wait in the worker and leave together; objects
+    // leave at once. Results come back in order all the same.
+    const plainOrObject = range(n).filter((i) => i % 6 <= 2 || i % 6 === 5);
+    const results = await pool.map(mixed, plainOrObject);
+    assertEquals(
+      results,
+      plainOrObject.map((i) =>
+        i % 6 === 0
+          ? i
+          : i % 6 === 1
+          ? { i }
+          : i % 6 === 2
+          ? `s${i}`
+          : undefined
+      ),
+    );
+    // A result that cannot be cloned fails its call with a clear error,
+    // after a plain one waiting in the worker.
+    const error = await thrownOrRejected(() => pool.map(mixed, [6, 3, 12]));
+    assertEquals(error instanceof TypeError, true, String(error));
+    assertStringIncludes(
+      String(error),
+      "Cannot send the result of the task back",
+    );
+  },
+);
 
 Deno.test({
   name:
