@@ -171,6 +171,23 @@ export function permissionFlags(
   return flags;
 }
 
+/**
+ * What an idle warm child may read (see `setStartMethod("warm")`), which it
+ * needs to import its target's modules at run time: everything (null) when
+ * this process may read everything; else, as Deno cannot list the paths a
+ * process may read, those of `candidates` this process may read in full
+ * (`inherit` alone would give none).
+ *
+ * @param candidates Absolute paths.
+ * @returns The paths, or null for everything.
+ */
+export function warmReadable(candidates: string[]): string[] | null {
+  if (isFullyGranted("read")) return null;
+  return [...new Set(candidates)].filter((path) =>
+    !path.includes(",") && isGranted("read", path)
+  );
+}
+
 /** True when this process may signal whole process groups. */
 export function canSignalGroups(): boolean {
   return isFullyGranted("run");

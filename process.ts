@@ -41,6 +41,7 @@ import {
   canSignalGroups,
   checkPermissions,
   permissionFlags,
+  warmReadable,
 } from "./_permissions.ts";
 import { type ChildHeader, EXITED, runtime, type TargetRef } from "./_state.ts";
 import {
@@ -487,11 +488,16 @@ export class Process<A extends unknown[] = unknown[]> implements Runnable {
     const state = runtime();
     if (state.startMethod !== "warm") return false;
     if (this.#permissions !== "inherit" || this.#env || this.#cwd) return false;
+    // The idle child imports the modules then: it must be able to read them.
+    const readable = warmReadPaths();
     return this.#modules.every((url) => {
       if (!url.startsWith("file:")) return false;
       const path = decodeURIComponent(new URL(url).pathname);
-      return Deno.permissions.querySync({ name: "read", path }).state ===
-        "granted";
+      return readable === null
+        ? Deno.permissions.querySync({ name: "read", path }).state === "granted"
+        : readable.some((dir) =>
+          path.startsWith(dir === "/" ? "/" : `${dir}/`)
+        );
     });
   }
 
@@ -879,13 +885,36 @@ function takeWarm(): { child: Deno.ChildProcess; link: Link } | null {
   return idle ?? null;
 }
 
+/**
+ * Where idle children may read: everything (null) when this process may, or
+ * else its working directory and the directories of the preloaded modules,
+ * those of them this process may read.
+ */
+function warmReadPaths(): string[] | null {
+  const readable = (path: string) =>
+    Deno.permissions.querySync({ name: "read", path }).state === "granted";
+  const candidates = (runtime().warmPreload ?? [])
+    .filter((url) => url.startsWith("file:"))
+    .map((url) => {
+      const path = decodeURIComponent(new URL(url).pathname);
+      return path.slice(0, path.lastIndexOf("/")) || "/";
+    });
+  if (readable(".")) candidates.unshift(Deno.cwd());
+  return warmReadable(candidates);
+}
+
 /** Starts idle children until `warmIdle` are ready. */
 function fillWarm(): void {
   const state = runtime();
   if (state.startMethod !== "warm" || state.unloading) return;
   state.warm ??= [];
+  const readable = warmReadPaths();
+  const flags = [
+    ...permissionFlags("inherit", {}),
+    ...(readable?.length ? [`--allow-read=${readable.join(",")}`] : []),
+  ];
   while (state.warm.length < (state.warmIdle ?? 1)) {
-    const idle = spawnChild(permissionFlags("inherit", {}), warmEntry(), {});
+    const idle = spawnChild(flags, warmEntry(), {});
     state.warm.push(idle);
     // One that dies while idle (killed) leaves the pool.
     idle.child.status.then(() => {
