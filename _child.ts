@@ -8,7 +8,7 @@
 // what it loads while idle.
 
 import { broker } from "./_broker.ts";
-import { unrefInterval } from "./_common.ts";
+import { ORPHAN_CHECK_INTERVAL, unrefInterval } from "./_common.ts";
 import { ChildLink } from "./_channel.ts";
 import { decodePayload, EmptyFrameError, readFrameSync } from "./_codec.ts";
 import { canSignalGroups } from "./_permissions.ts";
@@ -25,9 +25,6 @@ import "./process.ts";
 // Whatever the child's modules import, it can rebuild queues and pipes.
 import "./pipe.ts";
 import "./queue.ts";
-
-/** How often the child checks that its parent is alive, in ms. */
-const ORPHAN_CHECK_INTERVAL = 200;
 
 const state = runtime();
 
@@ -112,23 +109,10 @@ export async function runChild(
     // reaches the parent before exit.
     publishAll();
     await broker().goodbye();
-    exitAtUnload();
   } catch (error) {
     await broker().flushAll().catch(() => {});
     fail(error);
   }
-}
-
-/**
- * Once the event loop is empty, ends the process from the last `unload`
- * listener: Deno would tear the whole runtime down first, which costs a
- * child that loaded the package about a millisecond more. (Registered at
- * `beforeunload`, so that listeners added before then still run.)
- */
-function exitAtUnload(): void {
-  globalThis.addEventListener("beforeunload", () => {
-    globalThis.addEventListener("unload", () => Deno.exit());
-  }, { once: true });
 }
 
 /** Prints an error as Python prints a child's traceback, and exits 1. */

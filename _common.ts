@@ -284,6 +284,9 @@ export function refillLater(taken: boolean, fill: () => void): void {
   Deno.unrefTimer(setTimeout(fill, taken ? REFILL_DELAY : 0));
 }
 
+/** How often a child checks that its parent is alive, in ms. */
+export const ORPHAN_CHECK_INTERVAL = 200;
+
 interface CoreTimers {
   createTimer?(
     callback: () => void,

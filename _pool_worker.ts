@@ -34,7 +34,6 @@ export type Chunk =
     star: boolean,
   ];
 
-/** The feed's kind name on the wire. */
 /**
  * The `[start, end)` ranges a job's tasks travel in: `chunksize` each, or,
  * when it is null, guided: each chunk a quarter of what is left per worker,
@@ -62,6 +61,7 @@ export function* chunkRanges(
   }
 }
 
+/** The feed's kind name on the wire. */
 export const FEED_KIND = "PoolFeed";
 
 /** The pool's feed, as a worker reaches it. */
@@ -118,6 +118,10 @@ export async function poolWorker(
     return next;
   };
   let next = ask();
+  // Deno.exit() in a task ends the process after `unload`: the results
+  // held back here leave first, or their tasks would run again.
+  let flushHeld = () => {};
+  globalThis.addEventListener("unload", () => flushHeld());
   while (true) {
     const chunk = await next;
     if (chunk[0] === "stop") break;
@@ -147,6 +151,10 @@ export async function poolWorker(
       indices = [];
       values = [];
     };
+    flushHeld = () => {
+      sendWaiting();
+      feed.flush();
+    };
     const report = (i: number, ok: boolean, value: unknown) => {
       if (ok && isPrimitive(value)) {
         indices.push(i);
@@ -156,7 +164,8 @@ export async function poolWorker(
         post(feed, [setup.id, chunkId, i, ok, value]);
       }
       const now = Date.now();
-      if (now - flushed >= 1) {
+      // (A clock set back flushes at once rather than never.)
+      if (now - flushed >= 1 || now < flushed) {
         sendWaiting();
         feed.flush();
         flushed = now;

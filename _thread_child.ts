@@ -39,8 +39,14 @@ function begin(given: Header): void {
   adoptIdent(given.ident, given.counter);
 }
 
-// A warm worker gets its header later, in runWarmThread().
-if (!(workerData as { warm?: boolean }).warm) begin(header);
+// A warm worker gets its header later, in runWarmThread(). It listens for it
+// now: a header posted while the worker still preloads would be lost.
+const warmHeader = (workerData as { warm?: boolean }).warm
+  ? new Promise<Header>((resolve) => parentPort!.once("message", resolve))
+  : null;
+if (!warmHeader) begin(header);
+// Its ident it has from the start (see thread.ts, WarmWorker).
+else adoptIdent(header.ident, header.counter);
 
 /**
  * A warm worker's runtime (see `setStartMethod("warm")`): booted with the
@@ -48,9 +54,7 @@ if (!(workerData as { warm?: boolean }).warm) begin(header);
  * imports that thread's modules and runs it.
  */
 export async function runWarmThread(): Promise<void> {
-  const given = await new Promise<Header>((resolve) =>
-    parentPort!.once("message", resolve)
-  );
+  const given = await warmHeader!;
   begin(given);
   const namespaces = await importModules(given.modules);
   await runThread(namespaces);

@@ -6,6 +6,7 @@
 // by `preload`.
 
 import "./mod.ts";
+import { ORPHAN_CHECK_INTERVAL, unrefInterval } from "./_common.ts";
 import { runtime } from "./_state.ts";
 
 runtime().warmBoot = true;
@@ -22,12 +23,18 @@ runtime().warmBoot = true;
  * @param channel Whether to load `node:net` (in a child process).
  */
 export async function prepare(urls: string[], channel: boolean): Promise<void> {
+  const state = runtime();
   if (channel) {
+    // No orphans while preloading, which may take long: the child's own
+    // watch starts only with its frame.
+    const parent = Deno.ppid;
+    unrefInterval(() => {
+      if (state.header === null && Deno.ppid !== parent) Deno.exit(1);
+    }, ORPHAN_CHECK_INTERVAL);
     (globalThis as unknown as {
       process?: { getBuiltinModule?(name: string): unknown };
     }).process?.getBuiltinModule?.("node:net");
   }
-  const state = runtime();
   state.loading = true;
   // Kept, because even an import() of a module already loaded costs Deno
   // about 2 ms.

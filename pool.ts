@@ -129,8 +129,9 @@ export interface MapOptions extends TaskOptions {
    * `starmap` start from Python's choice, `ceil(n / (4 × workers))`, and
    * shrink each next chunk to a quarter of what is left per worker, so that
    * no worker idles at the end while another finishes a large chunk (guided
-   * scheduling); `imap` and `imapUnordered` send 1, so results come as soon
-   * as each is done.
+   * scheduling), or keep it when workers retire after `maxTasksPerChild`
+   * chunks; `imap` and `imapUnordered` send 1, so results come as soon as
+   * each is done.
    *
    * @default {undefined}
    */
@@ -976,6 +977,16 @@ export abstract class BasePool {
     return this.#whileBusy(promise);
   }
 
+  /**
+   * The chunk size when none is given: guided (null), or Python's fixed
+   * `ceil(n / (4 × workers))` when workers retire after `maxTasksPerChild`
+   * chunks, as Python counts them, so they retire as often as there.
+   */
+  #defaultChunksize(n: number): number | null {
+    if (this.#maxTasks === undefined) return null;
+    return Math.max(1, Math.ceil(n / (this.#size * 4)));
+  }
+
   #mapLike<R>(
     action: string,
     fn: unknown,
@@ -1004,7 +1015,7 @@ export abstract class BasePool {
         tasks,
         star,
         checked,
-        checked.chunksize ?? null,
+        checked.chunksize ?? this.#defaultChunksize(tasks.length),
       );
     }));
   }

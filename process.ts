@@ -906,7 +906,9 @@ function warmReadPaths(): string[] | null {
 /** Starts idle children until `warmIdle` are ready. */
 function fillWarm(): void {
   const state = runtime();
-  if (state.startMethod !== "warm" || state.unloading) return;
+  // Not while this child or worker imports its modules: an idle child that
+  // preloads a module calling setStartMethod("warm") would boot another.
+  if (state.startMethod !== "warm" || state.unloading || state.loading) return;
   state.warm ??= [];
   const readable = warmReadPaths();
   const flags = [

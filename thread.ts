@@ -256,7 +256,8 @@ export class Thread<A extends unknown[] = unknown[]> implements Runnable {
       : this.constructor.name;
     const fields = Object.entries(this);
     const values = encodeShared([...this.#args, ...fields.map(([, v]) => v)]);
-    const ident = allocateIdent();
+    const warm = this.#warmEligible() ? takeWarmWorker() : null;
+    const ident = warm?.ident ?? allocateIdent();
     const header: ThreadHeader = {
       name: this.#name,
       daemon: this.#daemon,
@@ -274,13 +275,12 @@ export class Thread<A extends unknown[] = unknown[]> implements Runnable {
     // The channel for queues, pipes and pools: one port here, one there.
     const { Worker, MessageChannel } = workerThreads();
     const { port1, port2 } = new MessageChannel();
-    const warm = this.#warmEligible() ? takeWarmWorker() : null;
     try {
       if (warm) {
         // Cloning throws here, synchronously, as for workerData; the warm
         // worker then stays idle for the next thread.
-        warm.postMessage({ ...header, port: port2 }, [port2]);
-        worker = warm;
+        warm.worker.postMessage({ ...header, port: port2 }, [port2]);
+        worker = warm.worker;
         if (!this.#daemon) worker.ref();
       } else {
         // Cloning workerData throws here, synchronously, before any worker.
@@ -723,9 +723,18 @@ function warmEntryUrl(): string {
   return `data:text/javascript,${encodeURIComponent(lines.join("\n"))}`;
 }
 
+/**
+ * An idle warm worker. It has its ident from its creation, so that what its
+ * preloaded modules do at their top level already runs as its own thread.
+ */
+interface WarmWorker {
+  worker: Worker;
+  ident: number;
+}
+
 /** An idle warm worker, if one is ready; the pool is refilled soon after. */
-function takeWarmWorker(): Worker | null {
-  const idle = runtime().warmWorkers?.shift() as Worker | undefined;
+function takeWarmWorker(): WarmWorker | null {
+  const idle = runtime().warmWorkers?.shift() as WarmWorker | undefined;
   refillLater(idle !== undefined, fillWarmWorkers);
   return idle ?? null;
 }
@@ -733,17 +742,20 @@ function takeWarmWorker(): Worker | null {
 /** Starts idle workers until as many as `setStartMethod()` asked are ready. */
 function fillWarmWorkers(): void {
   const state = runtime();
-  if (state.startMethod !== "warm" || state.unloading) return;
+  // Not while loading: see fillWarm() in process.ts.
+  if (state.startMethod !== "warm" || state.unloading || state.loading) return;
   const pool = state.warmWorkers ??= [];
   while (pool.length < (state.warmIdle ?? 1)) {
+    const ident = allocateIdent();
     const worker = new (workerThreads().Worker)(new URL(warmEntryUrl()), {
-      workerData: { warm: true },
+      workerData: { warm: true, ident, counter: identCounter() },
     });
     // Idle, it keeps nothing alive; it dies with the process.
     worker.unref();
-    pool.push(worker);
+    const idle: WarmWorker = { worker, ident };
+    pool.push(idle);
     worker.once("exit", () => {
-      const i = pool.indexOf(worker);
+      const i = pool.indexOf(idle);
       if (i >= 0) pool.splice(i, 1);
     });
   }
@@ -751,8 +763,8 @@ function fillWarmWorkers(): void {
 
 runtime().startMethodHooks.add((_method, stale) => {
   if (stale) {
-    for (const worker of runtime().warmWorkers?.splice(0) ?? []) {
-      void (worker as Worker).terminate();
+    for (const idle of runtime().warmWorkers?.splice(0) ?? []) {
+      void (idle as WarmWorker).worker.terminate();
     }
   }
   fillWarmWorkers();

@@ -29,6 +29,7 @@ import {
   forever,
   init,
   initialized,
+  logThenExitOn,
   mixed,
   napThen,
   pid,
@@ -923,5 +924,29 @@ Deno.test({
     assertEquals([...chunkRanges(10, 3, 2)], [[0, 3], [3, 6], [6, 9], [9, 10]]);
     assertEquals([...chunkRanges(0, null, 2)], []);
     assertEquals([...chunkRanges(3, null, 8)], [[0, 1], [1, 2], [2, 3]]);
+  },
+});
+
+Deno.test({
+  name:
+    "Pool: results a worker held back leave before a task's Deno.exit(), so no finished task runs again",
+  permissions: { run: true, read: true, write: true },
+  async fn() {
+    const path = await Deno.makeTempFile();
+    try {
+      await using pool = new Pool({ processes: 1, module: TARGETS });
+      const tasks = range(8).map((i): [string, number, number] => [path, i, 5]);
+      const error = await thrownOrRejected(() =>
+        pool.starmap(logThenExitOn, tasks, { chunksize: 8 })
+      );
+      assertEquals(error instanceof BrokenWorkerError, true, String(error));
+      const ran = (await Deno.readTextFile(path)).trim().split("\n");
+      // Tasks 0 to 4 reported before the exit: each ran once. (Task 5 may
+      // run again, alone, to find which task ended the worker.)
+      assertEquals(ran.slice(0, 6), ["0", "1", "2", "3", "4", "5"]);
+      assertEquals(ran.slice(6).every((i) => i === "5"), true, `${ran}`);
+    } finally {
+      await Deno.remove(path);
+    }
   },
 });

@@ -19,6 +19,7 @@ import {
   WARM_TARGETS,
 } from "./fixtures/warm_targets.ts";
 import { FAILING_TARGETS, nothing } from "./fixtures/child_only_failure.ts";
+import { ran, SLOW_TARGETS } from "./fixtures/slow_preload.ts";
 import { deno } from "./_helpers.ts";
 
 const PERMISSIONS = { run: true, read: true, env: true } as const;
@@ -259,6 +260,53 @@ Deno.test({
       } finally {
         setStartMethod("spawn");
       }
+    }
+  },
+});
+
+Deno.test({
+  name: "A module that preloads itself in idle children boots no more of them",
+  permissions: PERMISSIONS,
+  async fn() {
+    const { code, stdout, stderr } = await deno([
+      "run",
+      "-A",
+      "tests/fixtures/self_preload.ts",
+    ]);
+    assertEquals(code, 0, stderr);
+    // The target ran, and one idle child waits: no chain of them.
+    assertEquals(stdout, "0 1\n");
+  },
+});
+
+Deno.test({
+  name: "A thread or child started while its idle one still preloads runs",
+  permissions: PERMISSIONS,
+  async fn() {
+    setStartMethod("warm", { preload: [SLOW_TARGETS] });
+    try {
+      const out = new Queue<string>();
+      // At once: the idle worker and child are still loading the module.
+      const thread = new Thread({
+        target: ran,
+        args: [out],
+        module: SLOW_TARGETS,
+      });
+      const child = new Process({
+        target: ran,
+        args: [out],
+        module: SLOW_TARGETS,
+      });
+      thread.start();
+      child.start();
+      await thread.join(10_000);
+      await child.join(10_000);
+      assertEquals(thread.isAlive(), false, "the thread never got its header");
+      assertEquals(child.isAlive(), false);
+      assertEquals([await out.get(), await out.get()], ["ran", "ran"]);
+      assertEquals([thread.exitCode, child.exitCode], [0, 0]);
+    } finally {
+      setStartMethod("spawn");
     }
   },
 });
