@@ -943,7 +943,9 @@ export interface StartMethodOptions {
    * module). Their top level runs in every idle child, used or not, and
    * before it knows its name; starting a process or thread there throws, as
    * in any child. A module that fails to load is skipped, and the child that
-   * needs it reports the error as a spawned child would.
+   * needs it reports the error as a spawned child would. A start that takes
+   * an idle child still preloading waits for it (as a fork server would):
+   * a module whose top level never finishes holds every warm start.
    *
    * @default {[]}
    */
