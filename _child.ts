@@ -8,7 +8,7 @@
 // what it loads while idle.
 
 import { broker } from "./_broker.ts";
-import { ORPHAN_CHECK_INTERVAL, unrefInterval } from "./_common.ts";
+import { watchParent } from "./_common.ts";
 import { ChildLink } from "./_channel.ts";
 import { decodePayload, EmptyFrameError, readFrameSync } from "./_codec.ts";
 import { canSignalGroups } from "./_permissions.ts";
@@ -52,12 +52,8 @@ function begin(): void {
   // sent before it leaves now (a child's socket writes at once).
   globalThis.addEventListener("unload", () => broker().flushNowAll());
 
-  // No orphans: when the parent dies, however it dies, this process is
-  // re-parented and Deno.ppid changes. End the whole process group then.
-  if (Deno.ppid !== header.parentPid) orphaned();
-  unrefInterval(() => {
-    if (Deno.ppid !== header.parentPid) orphaned();
-  }, ORPHAN_CHECK_INTERVAL);
+  // No orphans: when the parent dies, end the whole process group.
+  watchParent(header.parentPid, orphaned);
 }
 
 /** Reads the start frame; a parent that died before sending it is no error. */

@@ -94,7 +94,7 @@ export function waitOptions(
   action = "wait",
 ): WaitOptions {
   if (options === undefined) return NO_OPTIONS;
-  const normalized = typeof options === "number" || options === undefined
+  const normalized = typeof options === "number"
     ? { timeout: options }
     : options;
   if (typeof normalized !== "object" || normalized === null) {
@@ -285,7 +285,22 @@ export function refillLater(taken: boolean, fill: () => void): void {
 }
 
 /** How often a child checks that its parent is alive, in ms. */
-export const ORPHAN_CHECK_INTERVAL = 200;
+const ORPHAN_CHECK_INTERVAL = 200;
+
+/**
+ * No orphans: calls `orphaned` once this process's parent, `parent`, has
+ * died, however it died. The process is re-parented then, and `Deno.ppid`
+ * changes; it is polled on a timer that keeps nothing alive.
+ *
+ * @param parent The parent's pid.
+ * @param orphaned What to do then (it should end the process).
+ */
+export function watchParent(parent: number, orphaned: () => void): void {
+  if (Deno.ppid !== parent) orphaned();
+  unrefInterval(() => {
+    if (Deno.ppid !== parent) orphaned();
+  }, ORPHAN_CHECK_INTERVAL);
+}
 
 interface CoreTimers {
   createTimer?(
@@ -306,7 +321,7 @@ interface CoreTimers {
  * @param callback What to call.
  * @param ms The interval in milliseconds.
  */
-export function unrefInterval(callback: () => void, ms: number): void {
+function unrefInterval(callback: () => void, ms: number): void {
   const core = (Deno as unknown as Record<symbol, { core?: CoreTimers }>)[
     (Deno as unknown as { internal: symbol }).internal
   ]?.core;

@@ -6,7 +6,7 @@
 // by `preload`.
 
 import "./mod.ts";
-import { ORPHAN_CHECK_INTERVAL, unrefInterval } from "./_common.ts";
+import { watchParent } from "./_common.ts";
 import { runtime } from "./_state.ts";
 
 runtime().warmBoot = true;
@@ -26,11 +26,10 @@ export async function prepare(urls: string[], channel: boolean): Promise<void> {
   const state = runtime();
   if (channel) {
     // No orphans while preloading, which may take long: the child's own
-    // watch starts only with its frame.
-    const parent = Deno.ppid;
-    unrefInterval(() => {
-      if (state.header === null && Deno.ppid !== parent) Deno.exit(1);
-    }, ORPHAN_CHECK_INTERVAL);
+    // watch starts only with its frame. (Loading, it has started nothing.)
+    watchParent(Deno.ppid, () => {
+      if (state.header === null) Deno.exit(1);
+    });
     (globalThis as unknown as {
       process?: { getBuiltinModule?(name: string): unknown };
     }).process?.getBuiltinModule?.("node:net");
