@@ -18,6 +18,15 @@
 //   [GONE, origins, graceful]                 (runtimes behind a link ended)
 //   [ACK, requestId]                          (a Delivery arrived)
 //   [NACK, requestId]                         (it never will: take it back)
+//
+// Capabilities (see ARCHITECTURE.md, "Who may name what"): an object id means
+// something only on the link it was handed over. Each link keeps the objects
+// this runtime handed to its peer (`granted`) and the proxies it built from
+// the peer's forms (`imported`); a request, a post or a form naming any other
+// id reaches nothing. A link to a child also confines what the child may
+// speak for: an origin it names other than its own is read as a runtime
+// behind it (`peer/origin`), so no child can act for, or report the end of,
+// a runtime it does not lead.
 
 import type { Link, Message } from "./_channel.ts";
 import { getIdent } from "./_ident.ts";
@@ -132,6 +141,26 @@ export const UNSENT: unique symbol = Symbol.for(
 /** The signal of a call that cannot be cancelled. */
 const NEVER = new AbortController().signal;
 
+/** What this runtime knows of one of its links. */
+interface LinkRecord {
+  /**
+   * The runtime at the other end, for a link to a child (whose every claim
+   * is confined to itself and the runtimes behind it); null for the link to
+   * this runtime's parent, which is trusted.
+   */
+  peer: string | null;
+  /** The objects handed to the peer, by the id it names them with. */
+  granted: Map<string, object>;
+  /** The proxies built from the peer's forms, by the peer's id. */
+  imported: Map<string, object>;
+}
+
+/** Where a proxy's object lives: the link towards it, and its id there. */
+interface Route {
+  link: Link;
+  id: string;
+}
+
 let nextObject = 1;
 const revivers = new Map<string, Revive>();
 
@@ -152,14 +181,15 @@ export const codec: {
 /** The broker of this runtime (one per process main thread and worker). */
 export class Broker {
   #servants = new Map<string, Servant>();
-  #exported = new WeakMap<object, string>();
-  #routes = new Map<string, Link>();
-  #proxies = new Map<string, object>();
+  /** The local id of each object this runtime owns or holds a proxy for. */
+  #ids = new WeakMap<object, string>();
+  /** Where each proxy's object lives, by the proxy's local id. */
+  #routes = new Map<string, Route>();
   #pending = new Map<number, Pending>();
   #serving = new Map<Link, Map<number, AbortController>>();
   /** Deliveries sent on each link and not acknowledged yet. */
   #unacknowledged = new Map<Link, Map<number, Delivery>>();
-  #links = new Set<Link>();
+  #links = new Map<Link, LinkRecord>();
   /** The runtimes whose requests came in on each link. */
   #originsVia = new Map<Link, Set<string>>();
   /** The links each runtime's requests were forwarded up to. */
@@ -182,15 +212,28 @@ export class Broker {
         "Cannot reach a parent: this is the main process",
       );
     }
-    this.#upstream = this.attach(this.openUpstream());
+    this.#upstream = this.attach(this.openUpstream(), null);
     return this.#upstream;
   }
 
-  /** Starts serving a link: requests, responses and its closing. */
-  attach(link: Link): Link {
-    this.#links.add(link);
+  /**
+   * Starts serving a link: requests, responses and its closing.
+   *
+   * @param link The link.
+   * @param peer The runtime (`pid:ident`) of the child at its other end, or
+   * null for the link to this runtime's parent.
+   */
+  attach(link: Link, peer: string | null): Link {
+    this.#links.set(link, { peer, granted: new Map(), imported: new Map() });
     if (this.#waits > 0) link.hold();
-    link.onmessage = (message) => this.#receive(link, message);
+    link.onmessage = (message) => {
+      try {
+        this.#receive(link, message);
+      } catch {
+        // A malformed message from a peer is dropped; it must not end the
+        // link's reader.
+      }
+    };
     link.onclose = () => this.#closed(link);
     return link;
   }
@@ -200,58 +243,80 @@ export class Broker {
    * process or thread can provide (an item, a release).
    */
   async whileWaiting<T>(waiting: Promise<T>): Promise<T> {
-    if (this.#waits++ === 0) { for (const link of this.#links) link.hold(); }
+    if (this.#waits++ === 0) {
+      for (const link of this.#links.keys()) link.hold();
+    }
     try {
       return await waiting;
     } finally {
       if (--this.#waits === 0) {
-        for (const link of this.#links) link.release();
+        for (const link of this.#links.keys()) link.release();
       }
     }
   }
 
-  /** The remote form of an object this runtime owns or holds a proxy for. */
+  /**
+   * The remote form of an object this runtime owns or holds a proxy for,
+   * under its local id. Before it goes on a link it passes through
+   * {@linkcode Broker.handOver}.
+   */
   export(
     object: object,
     kind: string,
     servant: () => Servant,
     meta: unknown,
   ): RemoteForm {
-    let id = this.#exported.get(object);
+    let id = this.#ids.get(object);
     if (id === undefined) {
       id = `${this.origin}:${nextObject++}`;
-      this.#exported.set(object, id);
+      this.#ids.set(object, id);
       this.#servants.set(id, servant());
-      this.#proxies.set(id, object);
     }
     return { kind, id, meta };
   }
 
-  /** Records that `object` is the proxy for `id` (so it re-exports as is). */
+  /** Records that `object` is the proxy with local `id`. */
   adopt(object: object, id: string): void {
-    this.#exported.set(object, id);
+    this.#ids.set(object, id);
   }
 
-  /** The object for a remote form that arrived on `link`: a proxy, or ours. */
+  /**
+   * The form to write on `link` for `form`: a proxy going back towards its
+   * object's owner takes the id the owner gave it; anything else is granted
+   * to the link's peer under its local id, which the peer may then name.
+   */
+  handOver(link: Link, object: object, form: RemoteForm): RemoteForm {
+    const route = this.#routes.get(form.id);
+    if (route?.link === link) return { ...form, id: route.id };
+    this.#links.get(link)?.granted.set(form.id, object);
+    return form;
+  }
+
+  /**
+   * The object for a remote form that arrived on `link`: what this runtime
+   * handed over that link under the form's id, or the proxy built for it
+   * before, or a new proxy whose requests go back over the link.
+   */
   revive(form: RemoteForm, link: Link | (() => Link)): object {
-    const known = this.#proxies.get(form.id) as
-      | { [ARRIVED]?(): void }
-      | undefined;
+    if (typeof link === "function") link = link();
+    const record = this.#links.get(link);
+    const known = (record?.granted.get(form.id) ??
+      record?.imported.get(form.id)) as { [ARRIVED]?(): void } | undefined;
     if (known) {
       // Sent here again (or back to its owner): it may count that (a pipe
       // end does).
       known[ARRIVED]?.();
       return known;
     }
-    if (typeof link === "function") link = link();
     const revive = revivers.get(form.kind);
     if (!revive) {
       throw new TypeError(`Cannot rebuild a shared ${form.kind}: unknown kind`);
     }
-    if (!this.#routes.has(form.id)) this.#routes.set(form.id, link);
-    const proxy = revive(form.id, form.meta, link);
-    this.#proxies.set(form.id, proxy);
-    this.#exported.set(proxy, form.id);
+    const id = `${this.origin}:${nextObject++}`;
+    this.#routes.set(id, { link, id: form.id });
+    const proxy = revive(id, form.meta, link);
+    record?.imported.set(form.id, proxy);
+    this.#ids.set(proxy, id);
     return proxy;
   }
 
@@ -282,12 +347,13 @@ export class Broker {
     let link: Link;
     const requestId = this.#nextRequest++;
     try {
-      link = this.#route(id);
+      const route = this.#route(id);
+      link = route.link;
       this.#forwarding(origin, link);
       link.send([
         REQUEST,
         requestId,
-        id,
+        route.id,
         op,
         codec.pack(args, link),
         origin,
@@ -329,9 +395,9 @@ export class Broker {
       });
       return;
     }
-    const link = this.#route(id);
+    const { link, id: remote } = this.#route(id);
     this.#forwarding(origin, link);
-    link.send([POST, id, op, codec.pack(args, link), origin]);
+    link.send([POST, remote, op, codec.pack(args, link), origin]);
   }
 
   /** Notes that a runtime behind us reaches an owner over `link`. */
@@ -346,7 +412,7 @@ export class Broker {
   flushed(id: string): Promise<void> {
     if (this.#servants.has(id)) return Promise.resolve();
     try {
-      return this.#route(id).drained();
+      return this.#route(id).link.drained();
     } catch (error) {
       return Promise.reject(error);
     }
@@ -354,17 +420,17 @@ export class Broker {
 
   /** Writes out now what every link has batched (see `Link.flushNow`). */
   flushNowAll(): void {
-    for (const link of this.#links) link.flushNow();
+    for (const link of this.#links.keys()) link.flushNow();
   }
 
   /** Writes out now what was sent towards `id` (see `Link.flushNow`). */
   flushNow(id: string): void {
-    if (!this.#servants.has(id)) this.#routes.get(id)?.flushNow();
+    if (!this.#servants.has(id)) this.#routes.get(id)?.link.flushNow();
   }
 
   /** Resolves when every link has written out what it was sent. */
   async flushAll(): Promise<void> {
-    await Promise.all([...this.#links].map((link) => link.flushed()));
+    await Promise.all([...this.#links.keys()].map((link) => link.flushed()));
   }
 
   /**
@@ -378,30 +444,39 @@ export class Broker {
     await this.flushAll();
   }
 
-  #route(id: string): Link {
-    const link = this.#routes.get(id);
-    if (!link || link.closed) {
+  #route(id: string): Route {
+    const route = this.#routes.get(id);
+    if (!route || route.link.closed) {
       throw new BrokenPipeError(
         `Cannot reach the owner of shared object ${id}: its process or thread is gone`,
       );
     }
-    return link;
+    return route;
   }
 
   #receive(link: Link, message: Message): void {
+    const record = this.#links.get(link);
+    // Whatever a peer sends, nothing it names reaches beyond its link, and
+    // nothing malformed reaches a servant.
+    if (!record || !Array.isArray(message)) return;
     switch (message[0]) {
       case REQUEST: {
-        const [, requestId, id, op, args, origin, keepAlive] = message as [
-          number,
-          number,
-          string,
-          string,
-          unknown[],
-          string,
-          boolean,
-        ];
+        const [, requestId, id, op, args, claimed, keepAlive] = message;
+        const origin = this.#speaksFor(record, claimed);
+        if (
+          typeof requestId !== "number" || typeof id !== "string" ||
+          typeof op !== "string" || origin === null
+        ) break;
         this.#seen(link, origin);
-        this.#serve(link, requestId, id, op, args, origin, keepAlive !== false);
+        this.#serve(
+          link,
+          requestId,
+          id,
+          op,
+          args as unknown[],
+          origin,
+          keepAlive !== false,
+        );
         break;
       }
       case RESPONSE: {
@@ -412,6 +487,8 @@ export class Broker {
           unknown,
         ];
         const pending = this.#pending.get(requestId);
+        // Only the link a request went out on answers it.
+        if (pending && pending.link !== link) break;
         if (message[4]) {
           // A delivery: acknowledge it, or, for a runtime behind this one,
           // once that runtime acknowledges it (it may die first).
@@ -445,13 +522,12 @@ export class Broker {
         break;
       }
       case POST: {
-        const [, id, op, args, origin] = message as [
-          number,
-          string,
-          string,
-          unknown[],
-          string,
-        ];
+        const [, id, op, args, claimed] = message;
+        const origin = this.#speaksFor(record, claimed);
+        if (typeof id !== "string" || typeof op !== "string" || !origin) break;
+        // Posts have no one to answer: one naming an object this link was
+        // not handed is dropped.
+        if (!record.granted.has(id)) break;
         this.#seen(link, origin);
         try {
           const values = codec.unpack(args, link) as unknown[];
@@ -472,9 +548,14 @@ export class Broker {
       case CANCEL:
         this.#serving.get(link)?.get(message[1] as number)?.abort();
         break;
-      case BYE:
-        link.markBye(message[1] as string);
+      case BYE: {
+        // A child says goodbye for itself only.
+        const origin = this.#speaksFor(record, message[1]);
+        if (origin !== null && origin === (record.peer ?? origin)) {
+          link.markBye(origin);
+        }
         break;
+      }
       case ACK:
       case NACK: {
         const waiting = this.#unacknowledged.get(link);
@@ -485,10 +566,30 @@ export class Broker {
         else delivery.onLost();
         break;
       }
-      case GONE:
-        this.#gone(new Set(message[1] as string[]), message[2] as boolean);
+      case GONE: {
+        // A child reports the end of runtimes behind it only.
+        const claimed = Array.isArray(message[1]) ? message[1] : [];
+        const origins = new Set<string>();
+        for (const each of claimed) {
+          const origin = this.#speaksFor(record, each);
+          if (origin !== null) origins.add(origin);
+        }
+        if (origins.size > 0) this.#gone(origins, message[2] === true);
         break;
+      }
     }
+  }
+
+  /**
+   * The runtime a message on a link speaks for, as this runtime names it:
+   * from the parent, the origin it names; from a child, the child itself,
+   * or a runtime behind it (`peer/origin`), whatever origin it names. Null
+   * for a malformed one.
+   */
+  #speaksFor(record: LinkRecord, claimed: unknown): string | null {
+    if (typeof claimed !== "string" || claimed === "") return null;
+    if (record.peer === null || claimed === record.peer) return claimed;
+    return `${record.peer}/${claimed}`;
   }
 
   #seen(link: Link, origin: string): void {
@@ -564,6 +665,14 @@ export class Broker {
       }
     };
     Promise.resolve().then(() => {
+      // A link names only what was handed over it.
+      if (!this.#links.get(link)?.granted.has(id)) {
+        throw new Deno.errors.NotCapable(
+          `Cannot reach shared object ${id}: it was not handed to the ${
+            link.sameProcess ? "thread" : "process"
+          } that asks`,
+        );
+      }
       const args = codec.unpack(packed, link) as unknown[];
       const servant = this.#servants.get(id);
       if (servant) {
@@ -572,11 +681,6 @@ export class Broker {
           origin,
           signal: controller.signal,
         });
-      }
-      if (!this.#routes.has(id)) {
-        throw new BrokenPipeError(
-          `Cannot find shared object ${id}: it is not known here`,
-        );
       }
       return this.request(id, op, args, controller.signal, origin, keepAlive);
     }).then(

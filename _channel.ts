@@ -358,6 +358,8 @@ export abstract class Link {
 
   protected deliver(message: Message): void {
     this.#lastData = performance.now();
+    // A peer may send anything: only arrays are messages.
+    if (!Array.isArray(message)) return;
     if (message[0] !== BATCH) {
       if (!this.#closed) this.onmessage(message);
       return;
@@ -365,6 +367,7 @@ export abstract class Link {
     for (let i = 1; i < message.length; i++) {
       if (this.#closed) return;
       const item = message[i] as Message;
+      if (!Array.isArray(item)) continue;
       if (item[0] !== POSTS) {
         this.onmessage(item);
         continue;
@@ -376,6 +379,7 @@ export abstract class Link {
         unknown,
         unknown[],
       ];
+      if (!Array.isArray(each)) continue;
       for (const args of each) {
         if (this.#closed) return;
         this.onmessage([POST, id, op, args, origin]);

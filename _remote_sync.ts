@@ -26,7 +26,7 @@
 
 import { broker, type Call, registerRemote, type Servant } from "./_broker.ts";
 import { allocateIdent } from "./_ident.ts";
-import { type Exportable, toRemote, toShared } from "./_shared.ts";
+import { toRemote, toShared } from "./_shared.ts";
 import { remoteHooks, syncHelpers } from "./_sync_internals.ts";
 import {
   type AcquireOptions,
@@ -330,7 +330,7 @@ define(
     exportAs("Value", value, () => valueServant(value), {
       typecode: value.typecode,
       value: value.value,
-      lock: lockForm(() => value.getLock()),
+      lock: lockOf(() => value.getLock()),
     }),
 );
 define(
@@ -339,7 +339,7 @@ define(
     exportAs("SharedArray", array, () => arrayServant(array), {
       typecode: array.typecode,
       array: array.array.slice(),
-      lock: lockForm(() => array.getLock()),
+      lock: lockOf(() => array.getLock()),
     }),
 );
 define(Condition, (condition: Condition) => {
@@ -352,14 +352,13 @@ function mirrorMeta(object: object): number {
   return remoteHooks.get(object)?.snapshot?.() ?? 0;
 }
 
-function lockForm(get: () => RLock): Form | null {
-  let lock: RLock;
+/** A Value's lock, which crosses in its metadata as a shared object. */
+function lockOf(get: () => RLock): RLock | null {
   try {
-    lock = get();
+    return get();
   } catch {
     return null;
   }
-  return (lock as unknown as Exportable)[toRemote]();
 }
 
 // ---------------------------------------------------------------------------
@@ -638,14 +637,14 @@ registerRemote("Barrier", (id, meta) => {
 interface ValueMeta {
   typecode: Typecode;
   value: never;
-  lock: Form | null;
+  /** Its lock's proxy, revived with the metadata. */
+  lock: RLock | null;
 }
 
-registerRemote("Value", (id, meta, link) => {
-  const { typecode, value, lock } = meta as ValueMeta;
+registerRemote("Value", (id, meta) => {
+  const { typecode, value, lock: remoteLock } = meta as ValueMeta;
   // This process's copy: a Value of its own, without a lock.
   const copy = new Value(typecode, value, { lock: false });
-  const remoteLock = lock ? broker().revive(lock, link) as RLock : null;
   const self = proxy(Value, id, {
     getLock(): RLock {
       if (!remoteLock) {
@@ -678,15 +677,15 @@ registerRemote("Value", (id, meta, link) => {
 interface ArrayMeta {
   typecode: Typecode;
   array: ArrayLike<number> & Iterable<never>;
-  lock: Form | null;
+  /** Its lock's proxy, revived with the metadata. */
+  lock: RLock | null;
 }
 
 const COPY = Symbol("copy");
 
-registerRemote("SharedArray", (id, meta, link) => {
-  const { typecode, array, lock } = meta as ArrayMeta;
+registerRemote("SharedArray", (id, meta) => {
+  const { typecode, array, lock: remoteLock } = meta as ArrayMeta;
   const copy = new SharedArray(typecode, [...array], { lock: false });
-  const remoteLock = lock ? broker().revive(lock, link) as RLock : null;
   // What the owner had at the last refresh or write: a change to `array`
   // since then is written back at the next release.
   let seen = copy.array.slice();

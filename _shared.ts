@@ -67,8 +67,11 @@ export interface EncodeOptions {
    * memory can cross as memory; else they cross as remote forms.
    */
   sameProcess: boolean;
-  /** Called for each object that crosses as a remote form. */
-  onRemote?: (object: object) => void;
+  /**
+   * Called for each object that crosses as a remote form, with its form;
+   * returns the form to send (see `Broker.handOver`).
+   */
+  onRemote?: (object: object, form: RemoteForm) => RemoteForm;
   /**
    * For a copy within this runtime: objects that would cross as remote
    * forms are kept here by reference instead (see `copyValue`).
@@ -116,8 +119,15 @@ export function encodeShared(
     return mark({ kind: KEPT, state: options.keep.length - 1 });
   }
   if (isExportable(value)) {
-    options.onRemote?.(value);
-    return mark({ kind: REMOTE, state: value[toRemote]() });
+    const form = value[toRemote]();
+    const marked = mark({ kind: REMOTE, state: null });
+    // Its metadata may hold other shared objects (a Value's lock).
+    const sent = options.onRemote?.(value, form) ?? form;
+    marked[MARK].state = {
+      ...sent,
+      meta: encodeShared(sent.meta, options, seen),
+    };
+    return marked;
   }
   if (value instanceof Error) {
     return mark({ kind: ERROR, state: encodeError(value, options, seen) });
@@ -233,6 +243,15 @@ const BUILTIN_ERRORS: Record<string, ErrorConstructor> = {
   } as unknown as ErrorConstructor,
 };
 
+/** Deno's own error classes (`NotCapable`, `NotFound`…) cross as themselves. */
+function denoError(record: ErrorRecord): ErrorConstructor | undefined {
+  const errors = Deno.errors as unknown as Record<string, unknown>;
+  const Class = Object.hasOwn(errors, record.className)
+    ? errors[record.className]
+    : undefined;
+  return typeof Class === "function" ? Class as ErrorConstructor : undefined;
+}
+
 /**
  * Rebuilds an error from its record: the built-in class when it was one,
  * a `DOMException` for `TimeoutError` and `AbortError`, else an `Error`
@@ -243,7 +262,10 @@ function decodeError(
   decodeCause: (value: unknown) => unknown,
 ): Error {
   let error: Error;
-  const builtin = BUILTIN_ERRORS[record.className];
+  const builtin =
+    (Object.hasOwn(BUILTIN_ERRORS, record.className)
+      ? BUILTIN_ERRORS[record.className]
+      : undefined) ?? denoError(record);
   const known = errorClasses.get(record.className);
   if (known) {
     // The package's own errors come back as instances of their class.
@@ -337,7 +359,11 @@ export function decodeShared(
     if (form.kind === KEPT) {
       revived = kept[form.state as number];
     } else if (form.kind === REMOTE) {
-      revived = broker().revive(form.state as RemoteForm, link);
+      const remote = form.state as RemoteForm;
+      revived = broker().revive(
+        { ...remote, meta: decodeShared(remote.meta, link, seen, kept) },
+        link,
+      );
     } else if (form.kind === ERROR) {
       revived = decodeError(
         form.state as ErrorRecord,
@@ -396,7 +422,10 @@ const plain = (value: unknown) =>
     ? isFlatMessage(value, 2)
     : typeof value !== "object" || value === null;
 codec.pack = (value, link) =>
-  plain(value) ? value : encodeShared(value, { sameProcess: link.sameProcess });
+  plain(value) ? value : encodeShared(value, {
+    sameProcess: link.sameProcess,
+    onRemote: (object, form) => broker().handOver(link, object, form),
+  });
 codec.unpack = (value, link) =>
   plain(value) ? value : decodeShared(value, () => link);
 

@@ -172,7 +172,9 @@ class PipeState {
         this.adopt(end, call.origin);
         return;
       case "unsent":
-        this.unsent(end, args[0] as string);
+        // Said by a forwarder for the runtime behind it that it sent the
+        // end to (see Broker: it may speak only for those).
+        this.unsent(end, call.origin);
         return;
       case "peerClosed":
         if (this.closed[peer]) return;
@@ -466,7 +468,7 @@ export class Connection<T = unknown> {
     if (this.#state) this.#state.unsent(this.#end, origin);
     else {
       try {
-        broker().post(this.#id!, "unsent", [origin]);
+        broker().post(this.#id!, "unsent", [], origin);
       } catch {
         // The owner is gone: nothing to tell.
       }

@@ -30,7 +30,7 @@ import {
 } from "./_codec.ts";
 import { encodeShared, registerError } from "./_shared.ts";
 import "./_remote_sync.ts";
-import { broker, UNSENT } from "./_broker.ts";
+import { broker, type RemoteForm, UNSENT } from "./_broker.ts";
 import {
   channelOption,
   channelSupported,
@@ -387,13 +387,18 @@ export class Process<A extends unknown[] = unknown[]> implements Runnable {
     // Pipe ends in the payload: if the child dies before it takes them,
     // their owner must stop counting them as in flight (see below).
     const sent: object[] = [];
-    const onRemote = (object: object) => {
+    // What the child is handed: the only objects it may name (see
+    // _broker.ts), granted once its link exists.
+    const handed: [object, RemoteForm][] = [];
+    const onRemote = (object: object, form: RemoteForm) => {
       if (!channelSupported()) {
         throw new Error(
           `it holds a ${object.constructor.name}, which needs a channel to the child, and this Deno (${Deno.version.deno}) lacks the internal extra-stdio API it is made with`,
         );
       }
       if (UNSENT in object) sent.push(object);
+      handed.push([object, form]);
+      return form;
     };
     const encode = (label: string, value: unknown): [string, unknown] => {
       try {
@@ -436,6 +441,7 @@ export class Process<A extends unknown[] = unknown[]> implements Runnable {
         cwd: this.#cwd,
       });
     this.#child = child;
+    for (const [object, form] of handed) broker().handOver(link, object, form);
     const written = writeFrame(child, header, payload);
     const tracked = {
       process: this,
@@ -852,6 +858,7 @@ function spawnChild(
   }).spawn();
   const link = broker().attach(
     channelSupported() ? new ProcessLink(child) : ProcessLink.none(),
+    `${child.pid}:1`,
   );
   // No child holds the event loop by itself: see installExitHooks().
   child.unref();

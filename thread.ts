@@ -39,7 +39,7 @@ import {
   nextThreadNumber,
 } from "./_ident.ts";
 import "./_remote_sync.ts";
-import { broker } from "./_broker.ts";
+import { broker, type RemoteForm } from "./_broker.ts";
 import { PortLink } from "./_channel.ts";
 import { decodeShared, encodeShared } from "./_shared.ts";
 import {
@@ -255,7 +255,13 @@ export class Thread<A extends unknown[] = unknown[]> implements Runnable {
       ? null
       : this.constructor.name;
     const fields = Object.entries(this);
-    const values = encodeShared([...this.#args, ...fields.map(([, v]) => v)]);
+    // What the thread is handed: the only objects it may name over its
+    // link (see _broker.ts), granted once the link exists.
+    const handed: [object, RemoteForm][] = [];
+    const values = encodeShared([...this.#args, ...fields.map(([, v]) => v)], {
+      sameProcess: true,
+      onRemote: (object, form) => (handed.push([object, form]), form),
+    });
     const warm = this.#warmEligible() ? takeWarmWorker() : null;
     const ident = warm?.ident ?? allocateIdent();
     const header: ThreadHeader = {
@@ -302,7 +308,8 @@ export class Thread<A extends unknown[] = unknown[]> implements Runnable {
     }
     this.#worker = worker;
     this.#ident = ident;
-    const link = broker().attach(new PortLink(port1));
+    const link = broker().attach(new PortLink(port1), `${Deno.pid}:${ident}`);
+    for (const [object, form] of handed) broker().handOver(link, object, form);
     if (this.#daemon) worker.unref();
     threadState().started.add(this);
     let failed = false;
