@@ -188,6 +188,18 @@ export function warmReadable(candidates: string[]): string[] | null {
   );
 }
 
+/**
+ * This process's grants, kind by kind, as one comparable value: what a
+ * worker created now would inherit (a warm worker booted under other grants
+ * must not stand in for it).
+ */
+export function grantsNow(): string {
+  return (Object.keys(KINDS) as PermissionName[]).map((name) => {
+    const status = Deno.permissions.querySync({ name });
+    return `${name}=${status.state}${status.partial ? "~" : ""}`;
+  }).join(",");
+}
+
 /** True when this process may signal whole process groups. */
 export function canSignalGroups(): boolean {
   return isFullyGranted("run");

@@ -122,7 +122,7 @@ export interface RuntimeState {
   /** How many booted, idle children to keep for the warm start. */
   warmIdle?: number;
   /** The idle children, oldest first. */
-  warm?: Array<{ child: Deno.ChildProcess; link: unknown }>;
+  warm?: Array<{ child: Deno.ChildProcess; link: unknown; context: string }>;
   /** Set in a warm child while it boots: it reads its frame later. */
   warmBoot?: boolean;
   /** The modules idle children and workers import ahead of time. */

@@ -882,14 +882,44 @@ function warmEntry(): string {
   return `data:text/javascript,${encodeURIComponent(lines.join("\n"))}`;
 }
 
-/** An idle warm child, if one is ready; the pool is refilled soon after. */
+/**
+ * An idle warm child, if one is ready and was booted as a child would be
+ * now; the pool is refilled soon after. Idle children booted before the
+ * parent's permissions, environment or directory changed (a revoke, a
+ * `Deno.env.set()`) are ended: they would hold what a child spawned now
+ * would not.
+ */
 function takeWarm(): { child: Deno.ChildProcess; link: Link } | null {
   const state = runtime();
+  const now = warmBoot().context;
+  if (state.warm?.some((idle) => idle.context !== now)) endWarm();
   const idle = (state.warm ?? []).shift() as
     | { child: Deno.ChildProcess; link: Link }
     | undefined;
   refillLater(idle !== undefined, fillWarm);
   return idle ?? null;
+}
+
+/**
+ * How an idle child boots now: its flags, and what a child spawned now
+ * would get (flags, directory, environment) as one comparable value.
+ */
+function warmBoot(): { flags: string[]; context: string } {
+  const readable = warmReadPaths();
+  const flags = [
+    ...permissionFlags("inherit", {}),
+    ...(readable?.length ? [`--allow-read=${readable.join(",")}`] : []),
+  ];
+  const granted = (descriptor: Deno.PermissionDescriptor) =>
+    Deno.permissions.querySync(descriptor).state === "granted";
+  // Read only where that cannot prompt; a process that may not read them
+  // cannot change them either.
+  // Sorted: Deno lists the environment in no fixed order.
+  const env = granted({ name: "env" })
+    ? Object.entries(Deno.env.toObject()).sort(([a], [b]) => a < b ? -1 : 1)
+    : null;
+  const cwd = granted({ name: "read", path: "." }) ? Deno.cwd() : null;
+  return { flags, context: JSON.stringify([flags, cwd, env]) };
 }
 
 /**
@@ -917,13 +947,9 @@ function fillWarm(): void {
   // preloads a module calling setStartMethod("warm") would boot another.
   if (state.startMethod !== "warm" || state.unloading || state.loading) return;
   state.warm ??= [];
-  const readable = warmReadPaths();
-  const flags = [
-    ...permissionFlags("inherit", {}),
-    ...(readable?.length ? [`--allow-read=${readable.join(",")}`] : []),
-  ];
+  const { flags, context } = warmBoot();
   while (state.warm.length < (state.warmIdle ?? 1)) {
-    const idle = spawnChild(flags, warmEntry(), {});
+    const idle = { ...spawnChild(flags, warmEntry(), {}), context };
     state.warm.push(idle);
     // One that dies while idle (killed) leaves the pool.
     idle.child.status.then(() => {

@@ -40,6 +40,7 @@ import {
 } from "./_ident.ts";
 import "./_remote_sync.ts";
 import { broker, type RemoteForm } from "./_broker.ts";
+import { grantsNow } from "./_permissions.ts";
 import { PortLink } from "./_channel.ts";
 import { decodeShared, encodeShared } from "./_shared.ts";
 import {
@@ -737,11 +738,20 @@ function warmEntryUrl(): string {
 interface WarmWorker {
   worker: Worker;
   ident: number;
+  /** The process's grants when it was created, which it inherited. */
+  grants: string;
 }
 
-/** An idle warm worker, if one is ready; the pool is refilled soon after. */
+/**
+ * An idle warm worker, if one is ready and holds what a worker created now
+ * would; the pool is refilled soon after. Workers created before the
+ * process's grants changed (a revoke) are ended.
+ */
 function takeWarmWorker(): WarmWorker | null {
-  const idle = runtime().warmWorkers?.shift() as WarmWorker | undefined;
+  const pool = (runtime().warmWorkers ?? []) as WarmWorker[];
+  const grants = grantsNow();
+  if (pool.some((idle) => idle.grants !== grants)) endWarmWorkers();
+  const idle = pool.shift();
   refillLater(idle !== undefined, fillWarmWorkers);
   return idle ?? null;
 }
@@ -752,6 +762,7 @@ function fillWarmWorkers(): void {
   // Not while loading: see fillWarm() in process.ts.
   if (state.startMethod !== "warm" || state.unloading || state.loading) return;
   const pool = state.warmWorkers ??= [];
+  const grants = grantsNow();
   while (pool.length < (state.warmIdle ?? 1)) {
     const ident = allocateIdent();
     const worker = new (workerThreads().Worker)(new URL(warmEntryUrl()), {
@@ -759,7 +770,7 @@ function fillWarmWorkers(): void {
     });
     // Idle, it keeps nothing alive; it dies with the process.
     worker.unref();
-    const idle: WarmWorker = { worker, ident };
+    const idle: WarmWorker = { worker, ident, grants };
     pool.push(idle);
     worker.once("exit", () => {
       const i = pool.indexOf(idle);
@@ -768,12 +779,15 @@ function fillWarmWorkers(): void {
   }
 }
 
-runtime().startMethodHooks.add((_method, stale) => {
-  if (stale) {
-    for (const idle of runtime().warmWorkers?.splice(0) ?? []) {
-      void (idle as WarmWorker).worker.terminate();
-    }
+/** Ends the idle warm workers. */
+function endWarmWorkers(): void {
+  for (const idle of runtime().warmWorkers?.splice(0) ?? []) {
+    void (idle as WarmWorker).worker.terminate();
   }
+}
+
+runtime().startMethodHooks.add((_method, stale) => {
+  if (stale) endWarmWorkers();
   fillWarmWorkers();
 });
 

@@ -1,5 +1,5 @@
 // Copyright 2026 the @parallel/multiprocessing authors. MIT license.
-import { assertEquals, assertThrows } from "@std/assert";
+import { assertEquals, assertNotEquals, assertThrows } from "@std/assert";
 import {
   getStartMethod,
   Process,
@@ -104,6 +104,36 @@ Deno.test({
       await new Promise((resolve) => setTimeout(resolve, 50));
     }
     assertEquals(idlePids(), []);
+  },
+});
+
+Deno.test({
+  name:
+    "A warm start after a revoke gives the child and the thread none of what was revoked",
+  permissions: PERMISSIONS,
+  async fn() {
+    const { code, stdout, stderr } = await deno([
+      "run",
+      "--allow-run",
+      "--allow-read",
+      "--allow-env",
+      "--allow-net",
+      "tests/fixtures/revoke_program.ts",
+    ]);
+    assertEquals(code, 0, stderr);
+    const { reports, tookIdle } = JSON.parse(stdout);
+    assertEquals(reports.map((r: { who: string }) => r.who).sort(), [
+      "process",
+      "thread",
+    ]);
+    for (const { net, env, home } of reports) {
+      // "prompt", or "denied" once Node's layer asked for it (--no-prompt).
+      assertNotEquals(net, "granted");
+      assertNotEquals(env, "granted");
+      assertEquals(home, "NotCapable");
+    }
+    // The idle child booted with net and env was not used.
+    assertEquals(tookIdle, false);
   },
 });
 
