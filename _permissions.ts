@@ -26,7 +26,25 @@ export interface ChildContext {
   cwd?: string | URL;
   /** Environment variables set for the child. */
   env?: Record<string, string>;
+  /**
+   * The modules the child's entry imports (the package's runtime, the
+   * target's modules): it may import from their hosts, as its parent did.
+   */
+  modules?: string[];
 }
+
+/**
+ * The hosts Deno lets a program import from when it is given no import flag
+ * (Deno 2's built-in list).
+ */
+const DEFAULT_IMPORT_HOSTS = [
+  "deno.land:443",
+  "jsr.io:443",
+  "esm.sh:443",
+  "cdn.jsdelivr.net:443",
+  "raw.githubusercontent.com:443",
+  "gist.githubusercontent.com:443",
+];
 
 function isFullyGranted(name: PermissionName): boolean {
   const status = Deno.permissions.querySync({ name });
@@ -136,6 +154,8 @@ export function permissionFlags(
 ): string[] {
   const flags: string[] = [];
   const granted = new Set<PermissionName>();
+  /** Import hosts listed for the child (joined by those of its modules). */
+  let importHosts: string[] = [];
   if (permissions === "inherit") {
     for (const kind of Object.keys(KINDS) as PermissionName[]) {
       if (isFullyGranted(kind)) granted.add(kind);
@@ -154,21 +174,67 @@ export function permissionFlags(
         for (const item of items) {
           if (!isGranted(kind, item)) notCapable(kind, `"${item}"`);
         }
-        if (items.length > 0) flags.push(`--allow-${kind}=${items.join(",")}`);
+        if (kind === "import") importHosts = items;
+        else if (items.length > 0) {
+          flags.push(`--allow-${kind}=${items.join(",")}`);
+        }
       }
     }
   }
   for (const kind of granted) flags.push(`--allow-${kind}`);
-  // Without an import flag, Deno lets any program import from a built-in
-  // list of hosts: a parent that may import nothing must say so.
-  if (
-    !granted.has("import") &&
-    !flags.some((flag) => flag.startsWith("--allow-import")) &&
-    Deno.permissions.querySync({ name: "import" }).state === "denied"
-  ) {
-    flags.push("--deny-import");
+  if (!granted.has("import")) {
+    const inherit = permissions === "inherit" ||
+      (typeof permissions === "object" && permissions.import === "inherit");
+    flags.push(importFlag(importHosts, inherit, context.modules ?? []));
   }
   return flags;
+}
+
+/**
+ * The import flag of a child not given `import` in full. Without one, Deno
+ * would let it import from its built-in list of hosts, whatever the parent
+ * may import: so the child gets an explicit list, of the hosts listed for it,
+ * those of its own modules, and, when it inherits, the built-in hosts its
+ * parent may import from; or `--deny-import`.
+ */
+function importFlag(
+  listed: string[],
+  inherit: boolean,
+  modules: string[],
+): string {
+  const hosts = new Set(listed);
+  const denied = Deno.permissions.querySync({ name: "import" }).state ===
+    "denied";
+  for (const url of modules) {
+    const host = moduleHost(url);
+    if (host !== null && !denied && isGranted("import", host)) hosts.add(host);
+  }
+  if (inherit && !denied) {
+    for (const host of DEFAULT_IMPORT_HOSTS) {
+      // A deny list names hosts without the port.
+      const name = host.slice(0, host.lastIndexOf(":"));
+      const deniedByName =
+        Deno.permissions.querySync({ name: "import", host: name }).state ===
+          "denied";
+      if (!deniedByName && isGranted("import", host)) hosts.add(host);
+    }
+  }
+  // A list replaces Deno's built-in one. A bare --deny-import does not
+  // (Deno 2.9 still lets such a program import from the built-in hosts):
+  // they are denied by name.
+  return hosts.size > 0
+    ? `--allow-import=${[...hosts].join(",")}`
+    : `--deny-import=${DEFAULT_IMPORT_HOSTS.join(",")}`;
+}
+
+/** The host a module is imported from, as an import grant names it. */
+function moduleHost(url: string): string | null {
+  if (url.startsWith("jsr:")) return "jsr.io:443";
+  if (!url.startsWith("https:") && !url.startsWith("http:")) return null;
+  const parsed = new URL(url);
+  return `${parsed.hostname}:${
+    parsed.port || (parsed.protocol === "https:" ? "443" : "80")
+  }`;
 }
 
 /**

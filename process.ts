@@ -432,6 +432,7 @@ export class Process<A extends unknown[] = unknown[]> implements Runnable {
     const flags = permissionFlags(this.#permissions, {
       cwd: this.#cwd,
       env: this.#env,
+      modules: [CHILD_URL, ...header.modules],
     });
 
     const warm = this.#warmEligible() ? takeWarm() : null;
@@ -907,7 +908,9 @@ function takeWarm(): { child: Deno.ChildProcess; link: Link } | null {
 function warmBoot(): { flags: string[]; context: string } {
   const readable = warmReadPaths();
   const flags = [
-    ...permissionFlags("inherit", {}),
+    ...permissionFlags("inherit", {
+      modules: [CHILD_URL, ...runtime().warmPreload ?? []],
+    }),
     ...(readable?.length ? [`--allow-read=${readable.join(",")}`] : []),
   ];
   const granted = (descriptor: Deno.PermissionDescriptor) =>

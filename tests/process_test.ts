@@ -737,16 +737,62 @@ Deno.test({
         assertEquals(stdout, "NotCapable\n");
       },
     );
-    await t.step("a parent denied imports passes the denial on", async () => {
-      const { stdout } = await deno([
-        "run",
-        "--allow-run",
-        "--deny-import",
-        "tests/fixtures/program.ts",
-        "import-state",
-      ]);
-      assertEquals(stdout, "import: denied\n");
-    });
+    await t.step(
+      "a parent denied imports gives no child Deno's built-in hosts",
+      async () => {
+        const { stdout, stderr } = await deno([
+          "run",
+          "--allow-run",
+          "--allow-read",
+          "--allow-sys",
+          "--deny-import",
+          "tests/fixtures/program.ts",
+          "import-hosts",
+        ]);
+        assertEquals(
+          stdout,
+          "inherit: none\nnone: none\nobject: none\n",
+          stderr,
+        );
+      },
+    );
+    await t.step(
+      "a parent with an import allow-list gives no child Deno's built-in hosts",
+      async () => {
+        const { stdout, stderr } = await deno([
+          "run",
+          "--allow-run",
+          "--allow-read",
+          "--allow-sys",
+          "--allow-import=127.0.0.1:4507",
+          "tests/fixtures/program.ts",
+          "import-hosts",
+        ]);
+        assertEquals(
+          stdout,
+          "inherit: none\nnone: none\nobject: none\n",
+          stderr,
+        );
+      },
+    );
+    await t.step(
+      "a parent on Deno's built-in hosts passes them to inheriting children only",
+      async () => {
+        const { stdout, stderr } = await deno([
+          "run",
+          "--allow-run",
+          "--allow-read",
+          "--allow-sys",
+          "tests/fixtures/program.ts",
+          "import-hosts",
+        ]);
+        assertEquals(
+          stdout,
+          "inherit: jsr.io:443 deno.land:443 esm.sh:443\nnone: none\nobject: none\n",
+          stderr,
+        );
+      },
+    );
     await t.step(
       "relative paths with cwd, and command names with PATH, are refused",
       () => {
