@@ -214,6 +214,23 @@ export interface RunnableSetup {
   modules: string[];
 }
 
+/** The number of one-character edits that turn `a` into `b`. */
+function editDistance(a: string, b: string): number {
+  let row = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const next = [i];
+    for (let j = 1; j <= b.length; j++) {
+      next[j] = Math.min(
+        row[j] + 1,
+        next[j - 1] + 1,
+        row[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1),
+      );
+    }
+    row = next;
+  }
+  return row[b.length];
+}
+
 /**
  * Checks the options Process and Thread share, and infers the modules that
  * define the target and the class.
@@ -222,18 +239,31 @@ export interface RunnableSetup {
  * @param options The options object.
  * @param className The subclass's name, or null for the base class.
  * @param stack The stack of the constructor call, or "" to infer nothing.
+ * @param known The names of the options the class takes: any other is a
+ * mistake that would otherwise pass silently (a misspelt `permissions`
+ * would give the child everything).
  */
 export function setUp(
   what: string,
   options: unknown,
   className: string | null,
   stack: string,
+  known: readonly string[],
 ): RunnableSetup {
   if (typeof options !== "object" || options === null) {
     throw new TypeError(
       `Cannot create ${what}: expected an options object, received ${
         describe(options)
       }`,
+    );
+  }
+  for (const key of Object.keys(options)) {
+    if (known.includes(key)) continue;
+    const near = known.find((name) => editDistance(name, key) <= 2);
+    throw new TypeError(
+      `Cannot create ${what}: unknown option "${key}"${
+        near ? ` (did you mean "${near}"?)` : ""
+      }, expected one of ${known.join(", ")}`,
     );
   }
   const { target, args = [], daemon, module } = options as {

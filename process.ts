@@ -100,6 +100,19 @@ export type ChildPermissionsObject = Partial<
  */
 export type ChildPermissions = "inherit" | "none" | ChildPermissionsObject;
 
+/** The names of {@linkcode ProcessOptions}. */
+const OPTIONS = [
+  "target",
+  "args",
+  "name",
+  "daemon",
+  "permissions",
+  "env",
+  "cwd",
+  "signal",
+  "module",
+] as const;
+
 /** Options for {@linkcode Process}. */
 export interface ProcessOptions<A extends unknown[] = unknown[]> {
   /**
@@ -282,7 +295,8 @@ export class Process<A extends unknown[] = unknown[]> implements Runnable {
    * Creates a process object; nothing runs until {@linkcode start}.
    *
    * @param options The target, its args, and how to run it.
-   * @throws {TypeError} If an option has the wrong type.
+   * @throws {TypeError} If an option has the wrong type, or is not one of
+   * the options the class takes.
    * @throws {RangeError} If the name is empty.
    */
   constructor(options: ProcessOptions<A> = {}) {
@@ -290,7 +304,7 @@ export class Process<A extends unknown[] = unknown[]> implements Runnable {
     nextRole = "child";
     const stack = this.#role === "child" ? new Error().stack ?? "" : "";
     const className = new.target === Process ? null : new.target.name;
-    const setup = setUp("process", options, className, stack);
+    const setup = setUp("process", options, className, stack, OPTIONS);
     this.#target = setup.target;
     this.#targetRef = setup.targetRef;
     this.#args = setup.args;

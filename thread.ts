@@ -96,7 +96,27 @@ export interface ThreadOptions<A extends unknown[] = unknown[]> {
    * @default {undefined} (inferred from where the thread is constructed)
    */
   module?: string | URL;
+  /**
+   * A thread has its process's permissions: only `"inherit"` is accepted.
+   * Deno restricts a worker's permissions only under
+   * `--unstable-worker-options` (without it the whole process exits), and a
+   * restricted worker on a terminal can still be prompted into more than
+   * its process holds; run code with fewer permissions in a `Process`.
+   *
+   * @default {"inherit"}
+   */
+  permissions?: "inherit";
 }
+
+/** The names of {@linkcode ThreadOptions}. */
+const OPTIONS = [
+  "target",
+  "args",
+  "name",
+  "daemon",
+  "module",
+  "permissions",
+] as const;
 
 /** What {@linkcode Thread.excepthook} receives, as Python's. */
 export interface ExceptHookArgs {
@@ -187,7 +207,8 @@ export class Thread<A extends unknown[] = unknown[]> implements Runnable {
    * Creates a thread object; nothing runs until {@linkcode start}.
    *
    * @param options The target, its args, and how to run it.
-   * @throws {TypeError} If an option has the wrong type.
+   * @throws {TypeError} If an option has the wrong type, or is not one of
+   * the options the class takes.
    * @throws {RangeError} If the name is empty.
    */
   constructor(options: ThreadOptions<A> = {}) {
@@ -195,7 +216,15 @@ export class Thread<A extends unknown[] = unknown[]> implements Runnable {
     nextRole = "thread";
     const stack = this.#role === "thread" ? new Error().stack ?? "" : "";
     const className = new.target === Thread ? null : new.target.name;
-    const setup = setUp("thread", options, className, stack);
+    const setup = setUp("thread", options, className, stack, OPTIONS);
+    const { permissions } = options as { permissions?: unknown };
+    if (permissions !== undefined && permissions !== "inherit") {
+      throw new TypeError(
+        `Cannot create thread: a thread has its process's permissions, expected permissions "inherit", received ${
+          describe(permissions)
+        }; start a Process to run code with fewer permissions (Deno restricts a worker only under --unstable-worker-options, and a restricted worker on a terminal can still be prompted into more)`,
+      );
+    }
     this.#target = setup.target;
     this.#targetRef = setup.targetRef;
     this.#args = setup.args;

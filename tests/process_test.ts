@@ -413,6 +413,14 @@ Deno.test({
         "expected a string, received number 1",
       );
       assertThrows(make({ daemon: "yes" }), TypeError, "expected a boolean");
+      // A misspelt option must not pass silently: `permission` would give
+      // the child everything.
+      assertThrows(
+        make({ target: exitWith, permission: "none" }),
+        TypeError,
+        'unknown option "permission" (did you mean "permissions"?), expected one of target, args',
+      );
+      assertThrows(make({ timeout: 5 }), TypeError, 'unknown option "timeout"');
       assertThrows(
         make({ signal: "stop" }),
         TypeError,

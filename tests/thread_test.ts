@@ -264,6 +264,32 @@ Deno.test({
 });
 
 Deno.test({
+  name:
+    "A Thread cannot be sandboxed: permissions other than inherit are refused before any worker",
+  permissions: { read: true },
+  fn() {
+    for (const permissions of ["none", { net: false }, { read: ["/tmp"] }]) {
+      assertThrows(
+        () =>
+          new Thread({
+            target: nap,
+            args: [1],
+            permissions: permissions as "inherit",
+          }),
+        TypeError,
+        'a thread has its process\'s permissions, expected permissions "inherit"',
+      );
+    }
+    const inherit = new Thread({
+      target: nap,
+      args: [1],
+      permissions: "inherit",
+    });
+    assertEquals(inherit.isAlive(), false);
+  },
+});
+
+Deno.test({
   name: "Thread misuse and bad input give clear errors and leave no worker",
   permissions: { read: true, run: true },
   async fn() {
@@ -280,6 +306,11 @@ Deno.test({
     assertThrows(make({ args: 1 }), TypeError, "expected args to be an array");
     assertThrows(make({ name: "" }), RangeError, "non-empty");
     assertThrows(make({ daemon: 1 }), TypeError, "expected a boolean");
+    assertThrows(
+      make({ target: nap, deamon: true }),
+      TypeError,
+      'unknown option "deamon" (did you mean "daemon"?)',
+    );
     assertThrows(() => new Timer(-1, nap), RangeError, ">= 0");
     assertThrows(
       () => new Timer("1" as unknown as number, nap),
