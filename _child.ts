@@ -37,7 +37,6 @@ function begin(): void {
   ({ header, payload } = readFrameOrExit());
   state.header = header;
   state.loading = true;
-  if (header.error !== undefined) fail(header.error);
 
   // The link to the parent opens when a queue, pipe or lock first needs it.
   // The parent closes it only after this process has exited, so a close

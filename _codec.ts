@@ -49,17 +49,30 @@ async function loadV8(): Promise<typeof import("node:v8")> {
 }
 
 /**
- * Starts loading `node:v8` in the background, so that `start()` can check
- * and encode payloads that JSON cannot carry synchronously.
+ * `node:v8`, loaded synchronously if its background load has not finished
+ * (see {@linkcode preloadCodec}): a payload is always checked by the
+ * serializer that encodes it, as `structuredClone` accepts what V8's
+ * serializer refuses (a `SharedArrayBuffer`).
+ */
+function v8Now(): typeof import("node:v8") {
+  return v8 ??= (globalThis as unknown as {
+    process: { getBuiltinModule(name: string): typeof import("node:v8") };
+  }).process.getBuiltinModule("node:v8");
+}
+
+/**
+ * Starts loading `node:v8` in the background, so that `start()` seldom
+ * waits for it.
  */
 export function preloadCodec(): void {
   loadV8().catch(() => {});
 }
 
 /** A payload checked in `start()`, ready to be written. */
-export type Payload =
-  | { encoding: "json" | "v8"; bytes: Uint8Array }
-  | { encoding: "v8"; parts: Array<[label: string, value: unknown]> };
+export interface Payload {
+  encoding: "json" | "v8";
+  bytes: Uint8Array;
+}
 
 function cannotSend(label: string, error: unknown): TypeError {
   return new TypeError(
@@ -70,27 +83,10 @@ function cannotSend(label: string, error: unknown): TypeError {
   );
 }
 
-/** Serializes `values` with V8, naming the first part that fails. */
-function serializeParts(
-  serialize: (value: unknown) => Uint8Array,
-  parts: Array<[label: string, value: unknown]>,
-): Uint8Array {
-  for (const [label, value] of parts) {
-    try {
-      serialize(value);
-    } catch (error) {
-      throw cannotSend(label, error);
-    }
-  }
-  return serialize(parts.map(([, value]) => value));
-}
-
 /**
  * Checks, synchronously, that every part can be sent to a child, naming the
- * first one that cannot, and encodes what it can at once: JSON when JSON
- * carries the values without loss, else V8's format once `node:v8` is
- * loaded (see {@linkcode preloadCodec}). Until then, `structuredClone`
- * checks the parts and {@linkcode payloadBytes} encodes them.
+ * first one that cannot, and encodes them: as JSON when JSON carries the
+ * values without loss, else in V8's format.
  *
  * @param parts The values, each with the name to report if it fails.
  * @throws {TypeError} If a value cannot be sent to a child.
@@ -102,25 +98,22 @@ export function preparePayload(
   if (isJsonSafe(values)) {
     return { encoding: "json", bytes: encoder.encode(JSON.stringify(values)) };
   }
-  if (v8) return { encoding: "v8", bytes: serializeParts(v8.serialize, parts) };
-  for (const [label, value] of parts) {
-    try {
-      structuredClone(value);
-    } catch (error) {
-      throw cannotSend(label, error);
+  const { serialize } = v8Now();
+  try {
+    return { encoding: "v8", bytes: serialize(values) };
+  } catch {
+    // Name the first part that fails.
+    for (const [label, value] of parts) {
+      try {
+        serialize(value);
+      } catch (error) {
+        throw cannotSend(label, error);
+      }
     }
+    throw new TypeError(
+      "Cannot send the args to the child: they cannot be cloned",
+    );
   }
-  return { encoding: "v8", parts };
-}
-
-/**
- * The bytes of a prepared payload.
- *
- * @throws {TypeError} If a value cannot be serialized after all.
- */
-export async function payloadBytes(payload: Payload): Promise<Uint8Array> {
-  if ("bytes" in payload) return payload.bytes;
-  return serializeParts((await loadV8()).serialize, payload.parts);
 }
 
 /** Decodes a payload made by {@linkcode encodePayload}. */

@@ -214,6 +214,12 @@ export interface RunnableSetup {
   modules: string[];
 }
 
+/**
+ * The most args a target is called with: V8 spreads about 125,000 before
+ * its stack overflows, in a child or a worker, less when called deeper.
+ */
+const MAX_ARGS = 65_535;
+
 /** The number of one-character edits that turn `a` into `b`. */
 function editDistance(a: string, b: string): number {
   let row = Array.from({ length: b.length + 1 }, (_, j) => j);
@@ -278,6 +284,11 @@ export function setUp(
       `Cannot create ${what}: expected args to be an array, received ${
         describe(args)
       }`,
+    );
+  }
+  if (args.length > MAX_ARGS) {
+    throw new RangeError(
+      `Cannot create ${what}: expected at most ${MAX_ARGS} args, received ${args.length}; pass a long list as one argument`,
     );
   }
   return {

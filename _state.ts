@@ -24,8 +24,6 @@ export interface ChildHeader {
   fields: string[];
   /** How the payload (args, or subclass fields) is encoded. */
   encoding: "json" | "v8";
-  /** Set when the parent could not encode the payload: the child fails. */
-  error?: string;
 }
 
 /** How the child finds a target function; see ARCHITECTURE.md. */

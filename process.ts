@@ -24,7 +24,7 @@
 
 import {
   encodeFrame,
-  payloadBytes,
+  type Payload,
   preloadCodec,
   preparePayload,
 } from "./_codec.ts";
@@ -1175,19 +1175,9 @@ function isFile(path: string): boolean {
 async function writeFrame(
   child: Deno.ChildProcess,
   header: ChildHeader,
-  payload: ReturnType<typeof preparePayload>,
+  payload: Payload,
 ): Promise<void> {
-  let frame: Uint8Array;
-  try {
-    frame = encodeFrame(header, await payloadBytes(payload));
-  } catch (error) {
-    // Nothing to run with: the child prints why and exits with code 1.
-    const { name, message } = error as Error;
-    frame = encodeFrame(
-      { ...header, error: `${name}: ${message}` },
-      new Uint8Array(),
-    );
-  }
+  const frame = encodeFrame(header, payload.bytes);
   const writer = child.stdin.getWriter();
   try {
     await writer.write(frame);

@@ -393,6 +393,32 @@ Deno.test({
         `<Process name='${p.name}' parent=${Deno.pid} closed>`,
       );
     });
+    await t.step(
+      "an arg V8 cannot serialize is refused by start(), even at once",
+      async () => {
+        // In a fresh program: node:v8 is still loading at the first start().
+        const { stdout, stderr } = await deno([
+          "run",
+          "--allow-run",
+          "--allow-read",
+          "tests/fixtures/program.ts",
+          "shared-buffer",
+        ]);
+        assertEquals(stdout, "TypeError\n", stderr);
+        // Here it has loaded.
+        const p = new Process({
+          target: exitWith,
+          args: [new SharedArrayBuffer(8)] as unknown as [number],
+          module: TARGETS,
+        });
+        assertThrows(
+          () => p.start(),
+          TypeError,
+          "Cannot send args[0] to the child: it cannot be cloned",
+        );
+        assertStrictEquals(p.pid, null);
+      },
+    );
     await t.step("bad option types and values", async () => {
       const make = (options: unknown) => () =>
         new Process(options as ProcessOptions);
@@ -421,6 +447,11 @@ Deno.test({
         'unknown option "permission" (did you mean "permissions"?), expected one of target, args',
       );
       assertThrows(make({ timeout: 5 }), TypeError, 'unknown option "timeout"');
+      assertThrows(
+        make({ target: exitWith, args: new Array(200_000).fill(0) }),
+        RangeError,
+        "expected at most 65535 args, received 200000",
+      );
       assertThrows(
         make({ signal: "stop" }),
         TypeError,
