@@ -144,6 +144,8 @@ interface ThreadState {
   current: Thread | null;
   main: Thread | null;
   started: Set<Thread>;
+  /** Set by the first start(): only then do idle warm workers boot. */
+  used?: boolean;
 }
 
 const KEY = Symbol.for("@parallel/multiprocessing/threads");
@@ -292,6 +294,7 @@ export class Thread<A extends unknown[] = unknown[]> implements Runnable {
       sameProcess: true,
       onRemote: (object, form) => (handed.push([object, form]), form),
     });
+    threadState().used = true;
     const warm = this.#warmEligible() ? takeWarmWorker() : null;
     const ident = warm?.ident ?? allocateIdent();
     const header: ThreadHeader = {
@@ -744,12 +747,14 @@ function workerThreads(): typeof import("node:worker_threads") {
 
 const THREAD_CHILD_URL = new URL("./_thread_child.ts", import.meta.url).href;
 
+const WARM_ENTRY = new URL("./_warm.ts", import.meta.url);
+
 /**
  * The entry of a warm worker: it loads what it can while idle, then waits
  * for its header in `runWarmThread`.
  */
 function warmEntryUrl(): string {
-  const warm = new URL("./_warm.ts", import.meta.url).href;
+  const warm = WARM_ENTRY.href;
   const preload = JSON.stringify(runtime().warmPreload ?? []);
   const lines = [
     `import { prepare } from ${JSON.stringify(warm)};`,
@@ -785,11 +790,21 @@ function takeWarmWorker(): WarmWorker | null {
   return idle ?? null;
 }
 
-/** Starts idle workers until as many as `setStartMethod()` asked are ready. */
+/**
+ * Starts idle workers until as many as `setStartMethod()` asked are ready:
+ * once this runtime has started a thread (a program without threads boots
+ * none), and only if a worker may load the package's modules.
+ */
 function fillWarmWorkers(): void {
   const state = runtime();
   // Not while loading: see fillWarm() in process.ts.
   if (state.startMethod !== "warm" || state.unloading || state.loading) return;
+  if (!threadState().used) return;
+  if (
+    WARM_ENTRY.protocol === "file:" &&
+    Deno.permissions.querySync({ name: "read", path: WARM_ENTRY }).state !==
+      "granted"
+  ) return;
   const pool = state.warmWorkers ??= [];
   const grants = grantsNow();
   while (pool.length < (state.warmIdle ?? 1)) {
@@ -801,10 +816,13 @@ function fillWarmWorkers(): void {
     worker.unref();
     const idle: WarmWorker = { worker, ident, grants };
     pool.push(idle);
-    worker.once("exit", () => {
+    const leave = () => {
       const i = pool.indexOf(idle);
       if (i >= 0) pool.splice(i, 1);
-    });
+    };
+    worker.once("exit", leave);
+    // One that fails to boot leaves the pool; threads start cold instead.
+    worker.once("error", leave);
   }
 }
 

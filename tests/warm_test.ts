@@ -138,6 +138,24 @@ Deno.test({
 });
 
 Deno.test({
+  name:
+    "A warm program that starts no thread boots no idle worker, nor one it cannot load",
+  permissions: PERMISSIONS,
+  async fn() {
+    // The package is outside what it may read: a worker could not load it.
+    const { code, stdout, stderr } = await deno([
+      "run",
+      "--allow-run",
+      "--allow-read=tests/fixtures",
+      "tests/fixtures/warm_no_threads.ts",
+    ]);
+    assertEquals(code, 0, stderr);
+    assertEquals(stdout, "child ran\nidle workers: 0\n");
+    assertEquals(stderr.includes("Uncaught"), false, stderr);
+  },
+});
+
+Deno.test({
   name: "setStartMethod() rejects what it does not know",
   permissions: {},
   fn() {
@@ -176,6 +194,7 @@ Deno.test({
   async fn() {
     setStartMethod("warm");
     try {
+      await startAThread();
       const out = new Queue<unknown>();
       for (let round = 0; round < 2; round++) {
         // An idle worker is booted (the first, and each refill).
@@ -202,6 +221,17 @@ Deno.test({
     assertEquals(runtime().warmWorkers?.length ?? 0, 0);
   },
 });
+
+/** Starts and joins a thread: idle workers boot once one has started. */
+async function startAThread(): Promise<void> {
+  const thread = new Thread({
+    target: reportThread,
+    args: [new Queue()],
+    module: CHANNEL_TARGETS,
+  });
+  thread.start();
+  await thread.join();
+}
 
 /** Waits until `idle()` lists a booted idle child or worker. */
 async function booted<T>(idle: () => T[]): Promise<T> {
@@ -253,6 +283,7 @@ Deno.test({
       }
 
       setStartMethod("warm", { preload: [WARM_TARGETS] });
+      await startAThread();
       await booted(() => runtime().warmWorkers ?? []);
       const thread = new Thread({
         target: reportPreloaded,
