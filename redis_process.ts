@@ -127,6 +127,15 @@ export interface RedisProcessOptions
 const DEFAULT_URL = "redis://127.0.0.1:6379";
 /** How long the child waits for Redis before giving up, in ms. */
 const CONNECT_TIMEOUT = 3000;
+/**
+ * How long a command other than a blocking one (BLPOP, XREAD BLOCK…) waits
+ * for its answer, in ms, unless the `redis` options set ioredis's
+ * `commandTimeout`: a stalled server (stopped, or cut off by a partition)
+ * fails the child instead of hanging it.
+ */
+const COMMAND_TIMEOUT = 10_000;
+/** How long the child waits for QUIT's answer before it disconnects. */
+const QUIT_TIMEOUT = 1000;
 
 // The client lives outside the object: subclasses are rebuilt in the child
 // without their constructors, so a #private field would not exist there.
@@ -139,7 +148,11 @@ const clients = new WeakMap<RedisProcess, RedisClient>();
  *
  * The connection is made in the child, never in the parent, and never
  * crosses the process boundary. If Redis cannot be reached, the child
- * prints one line saying why and exits with code 1 within a few seconds.
+ * prints one line saying why and exits with code 1 within a few seconds; a
+ * command that gets no answer within 10 s (a stalled server) fails with
+ * ioredis's "Command timed out". Blocking commands (BLPOP, XREAD BLOCK…)
+ * wait as long as they ask; `commandTimeout` in the `redis` options sets
+ * ioredis's own timeout, for every command, instead.
  *
  * The child needs `net` to the Redis host and `env` in full (ioredis lists
  * every environment variable when it loads).
@@ -309,8 +322,9 @@ export class RedisProcess extends Process {
   async [PREPARE](): Promise<void> {
     const where = describeServer(this.redis);
     let Client;
+    let Command;
     try {
-      ({ Redis: Client } = await import("ioredis"));
+      ({ Redis: Client, Command } = await import("ioredis"));
       ({ Buffer } = await import("node:buffer"));
     } catch (error) {
       const { name, message } = error as Error;
@@ -319,8 +333,9 @@ export class RedisProcess extends Process {
     }
     try {
       let lastError: Error | undefined;
+      const options = connectionOptions(this.redis);
       const client = new Client({
-        ...connectionOptions(this.redis),
+        ...options,
         lazyConnect: true,
         enableAutoPipelining: this.autoPipelining,
         connectTimeout: CONNECT_TIMEOUT,
@@ -329,6 +344,16 @@ export class RedisProcess extends Process {
         retryStrategy: () => null,
       });
       client.on("error", (error: Error) => lastError = error);
+      if (!("commandTimeout" in options)) {
+        // ioredis's commandTimeout would end blocking commands too.
+        const send = client.sendCommand.bind(client);
+        client.sendCommand = (command, stream) => {
+          if (!Command.checkFlag("BLOCKING_COMMANDS", command.name)) {
+            command.setTimeout(COMMAND_TIMEOUT);
+          }
+          return send(command, stream);
+        };
+      }
       const connected = client as unknown as RedisClient;
       try {
         // A server that accepts but never answers must not hang the child.
@@ -362,7 +387,8 @@ export class RedisProcess extends Process {
     if (!client) return;
     clients.delete(this);
     try {
-      await client.quit();
+      // Not for long: a stalled server would hold the child's exit.
+      await withTimeout(client.quit(), "no answer to QUIT", QUIT_TIMEOUT);
     } catch {
       client.disconnect();
     }
@@ -378,12 +404,16 @@ function toRedis(value: RedisValue): RedisValue {
   return Buffer.from(value.buffer, value.byteOffset, value.byteLength);
 }
 
-function withTimeout<T>(promise: Promise<T>, what: string): Promise<T> {
+function withTimeout<T>(
+  promise: Promise<T>,
+  what: string,
+  ms: number = CONNECT_TIMEOUT,
+): Promise<T> {
   let timer: ReturnType<typeof setTimeout> | undefined;
   const timeout = new Promise<never>((_, reject) => {
     timer = setTimeout(
-      () => reject(new Error(`${what} within ${CONNECT_TIMEOUT} ms`)),
-      CONNECT_TIMEOUT,
+      () => reject(new Error(`${what} within ${ms} ms`)),
+      ms,
     );
   });
   return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));

@@ -11,7 +11,7 @@ import {
 } from "@std/assert";
 import { RedisProcess, type RedisProcessOptions } from "../mod.ts";
 import { deno } from "./_helpers.ts";
-import { Batch } from "./fixtures/redis_targets.ts";
+import { Batch, Incrementer, Popper } from "./fixtures/redis_targets.ts";
 import { Counter } from "../examples/redis_counter.ts";
 
 const REDIS_URL = Deno.env.get("REDIS_URL");
@@ -220,6 +220,71 @@ Deno.test({
     }
   },
 });
+
+Deno.test({
+  name: "RedisProcess fails, not hangs, when its server stalls mid-run",
+  ignore,
+  permissions: PERMISSIONS,
+  async fn() {
+    // A server of its own, to stop with SIGSTOP.
+    const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+    const port = listener.addr.port;
+    listener.close();
+    const server = new Deno.Command("redis-server", {
+      args: ["--port", String(port), "--bind", "127.0.0.1", "--save", ""],
+      stdin: "null",
+      stdout: "null",
+    }).spawn();
+    const { Redis } = await import("ioredis");
+    const redis = new Redis({ host: "127.0.0.1", port, lazyConnect: true });
+    const child = new Incrementer({
+      db: 0,
+      key: "stall",
+      values: 0,
+      redis: { host: "127.0.0.1", port },
+      permissions: { net: [`127.0.0.1:${port}`], env: true },
+    });
+    try {
+      for (let i = 0; i < 200; i++) {
+        try {
+          await redis.connect();
+          break;
+        } catch {
+          await new Promise((resolve) => setTimeout(resolve, 25));
+        }
+      }
+      child.start();
+      // It runs; then its server stops answering.
+      for (let i = 0; i < 400 && Number(await redis.get("stall")) < 3; i++) {
+        await new Promise((resolve) => setTimeout(resolve, 25));
+      }
+      assertEquals(child.isAlive(), true, "it ran until the server stopped");
+      Deno.kill(server.pid, "SIGSTOP");
+      await child.join(15_000);
+      assertStrictEquals(child.exitCode, 1);
+    } finally {
+      if (child.isAlive()) child.kill();
+      await child.join();
+      redis.disconnect();
+      Deno.kill(server.pid, "SIGKILL");
+      await server.status;
+    }
+  },
+});
+
+redisTest(
+  "RedisProcess lets a blocking command wait past the command timeout",
+  async (redis, base) => {
+    const key = `${base}list`;
+    const child = new Popper(redisOptions({ key, values: "late" }));
+    child.start();
+    // Past the 10 s every other command gets.
+    await new Promise((resolve) => setTimeout(resolve, 10_500));
+    await redis.lpush(key, "late");
+    await child.join();
+    assertStrictEquals(child.exitCode, 0);
+  },
+);
 
 Deno.test({
   name:
