@@ -18,6 +18,8 @@
 //   [GONE, origins, graceful]                 (runtimes behind a link ended)
 //   [ACK, requestId]                          (a Delivery arrived)
 //   [NACK, requestId]                         (it never will: take it back)
+//   [GROUP, pgid, alive]                      (a process group behind the
+//                                              link started, or ended)
 //
 // Capabilities (see ARCHITECTURE.md, "Who may name what"): an object id means
 // something only on the link it was handed over. Each link keeps the objects
@@ -40,6 +42,7 @@ const BYE = 4;
 const GONE = 5;
 const ACK = 6;
 const NACK = 7;
+const GROUP = 8;
 
 /**
  * Thrown when the link to the process or thread that owns a shared object
@@ -153,6 +156,11 @@ interface LinkRecord {
   granted: Map<string, object>;
   /** The proxies built from the peer's forms, by the peer's id. */
   imported: Map<string, object>;
+  /**
+   * Told of the process groups started behind the link (see `_reaper.ts`),
+   * for a child trusted with them; else their reports are dropped.
+   */
+  groups?: (pgid: number, alive: boolean) => void;
 }
 
 /** Where a proxy's object lives: the link towards it, and its id there. */
@@ -236,6 +244,34 @@ export class Broker {
     };
     link.onclose = () => this.#closed(link);
     return link;
+  }
+
+  /**
+   * Hears of the process groups started behind a link to a child: give it
+   * only a child that may signal any process itself (full `run`), since
+   * what it reports is killed with it.
+   */
+  watchGroups(
+    link: Link,
+    groups: (pgid: number, alive: boolean) => void,
+  ): void {
+    const record = this.#links.get(link);
+    if (record && record.peer !== null) record.groups = groups;
+  }
+
+  /**
+   * Tells this runtime's parent, if it has one, that a process group behind
+   * it started or ended, at once (it may be about to run a long loop).
+   */
+  reportGroup(pgid: number, alive: boolean): void {
+    if (!this.openUpstream) return;
+    try {
+      const link = this.upstream();
+      link.send([GROUP, pgid, alive]);
+      link.flushNow();
+    } catch {
+      // The parent is gone: nothing to tell.
+    }
   }
 
   /**
@@ -564,6 +600,13 @@ export class Broker {
         waiting!.delete(message[1] as number);
         if (message[0] === ACK) delivery.onArrived();
         else delivery.onLost();
+        break;
+      }
+      case GROUP: {
+        const [, pgid, alive] = message;
+        if (Number.isInteger(pgid) && (pgid as number) > 1) {
+          record.groups?.(pgid as number, alive === true);
+        }
         break;
       }
       case GONE: {

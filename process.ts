@@ -32,13 +32,18 @@ import { encodeShared, registerError } from "./_shared.ts";
 import "./_remote_sync.ts";
 import { broker, type RemoteForm, UNSENT } from "./_broker.ts";
 import {
+  holdGroup,
+  releaseGroup,
+  signalGroup,
+  trackGroups,
+} from "./_reaper.ts";
+import {
   channelOption,
   channelSupported,
   type Link,
   ProcessLink,
 } from "./_channel.ts";
 import {
-  canSignalGroups,
   checkPermissions,
   permissionFlags,
   warmReadable,
@@ -290,6 +295,8 @@ export class Process<A extends unknown[] = unknown[]> implements Runnable {
   #onAbort: (() => void) | null = null;
   /** Set at exit for a non-daemon child: stay alive until it ends. */
   #pinned = false;
+  /** The process groups the child reported for its descendants. */
+  #descendants = new Set<number>();
 
   /**
    * Creates a process object; nothing runs until {@linkcode start}.
@@ -457,6 +464,12 @@ export class Process<A extends unknown[] = unknown[]> implements Runnable {
       });
     this.#child = child;
     for (const [object, form] of handed) broker().handOver(link, object, form);
+    // A child that may signal anything itself reports the groups of its
+    // descendants, so that terminate() reaches them at once; any other
+    // child's reports are not believed.
+    if (flags.includes("--allow-run")) {
+      broker().watchGroups(link, trackGroups(this.#descendants));
+    }
     const written = writeFrame(child, header, payload);
     const tracked = {
       process: this,
@@ -490,8 +503,13 @@ export class Process<A extends unknown[] = unknown[]> implements Runnable {
           ? status.code
           : -(status.code - 128);
         state.children.delete(tracked);
-        // No orphans: end what the child left running in its group.
-        signalGroup(child.pid, "SIGTERM");
+        // No orphans: end what the child left running, in its group and
+        // below it.
+        this.#signalTree(child.pid, "SIGTERM");
+        for (const pgid of [child.pid, ...this.#descendants]) {
+          releaseGroup(pgid);
+        }
+        this.#descendants.clear();
         if (this.#onAbort) {
           this.#signal?.removeEventListener("abort", this.#onAbort);
           this.#onAbort = null;
@@ -758,13 +776,22 @@ export class Process<A extends unknown[] = unknown[]> implements Runnable {
       );
     }
     if (this.#exitCode !== null) return;
-    // The child leads its own process group: signal all of it if allowed.
-    if (signalGroup(child.pid, signal)) return;
+    if (this.#signalTree(child.pid, signal)) return;
     try {
       child.kill(signal);
     } catch {
       // The child exited in the meantime.
     }
+  }
+
+  /**
+   * Signals the child's process group (it leads one) and those its
+   * descendants reported, if this process may signal groups.
+   */
+  #signalTree(pid: number, signal: Deno.Signal): boolean {
+    if (!signalGroup(pid, signal)) return false;
+    for (const pgid of this.#descendants) signalGroup(pgid, signal);
+    return true;
   }
 }
 
@@ -877,6 +904,8 @@ function spawnChild(
   );
   // No child holds the event loop by itself: see installExitHooks().
   child.unref();
+  // Killed by the reaper if this runtime dies first (see _reaper.ts).
+  holdGroup(child.pid);
   return { child, link };
 }
 
@@ -971,7 +1000,9 @@ function fillWarm(): void {
     // One that dies while idle (killed) leaves the pool.
     idle.child.status.then(() => {
       const i = state.warm?.indexOf(idle) ?? -1;
-      if (i >= 0) state.warm!.splice(i, 1);
+      if (i < 0) return;
+      state.warm!.splice(i, 1);
+      releaseGroup(idle.child.pid);
     });
   }
 }
@@ -1083,10 +1114,11 @@ export function setStartMethod(
 function endWarm(): void {
   for (const { child } of runtime().warm?.splice(0) ?? []) {
     try {
-      (child as Deno.ChildProcess).kill("SIGTERM");
+      child.kill("SIGTERM");
     } catch {
       // Gone already.
     }
+    child.status.then(() => releaseGroup(child.pid));
   }
 }
 
@@ -1215,16 +1247,6 @@ function installExitHooks(): void {
 }
 
 /** Signals a child's whole process group; false when not allowed. */
-function signalGroup(pid: number, signal: Deno.Signal): boolean {
-  if (!canSignalGroups()) return false;
-  try {
-    Deno.kill(-pid, signal);
-  } catch {
-    // The group is empty already.
-  }
-  return true;
-}
-
 function rebuild(namespaces: Namespace[], values: unknown[]): Process {
   const header = runtime().header!;
   const args = values.slice(0, header.argCount);

@@ -41,6 +41,7 @@ import {
 import "./_remote_sync.ts";
 import { broker, type RemoteForm } from "./_broker.ts";
 import { grantsNow } from "./_permissions.ts";
+import { releaseGroup, signalGroup, trackGroups } from "./_reaper.ts";
 import { PortLink } from "./_channel.ts";
 import { decodeShared, encodeShared } from "./_shared.ts";
 import {
@@ -204,6 +205,8 @@ export class Thread<A extends unknown[] = unknown[]> implements Runnable {
   #exited: Promise<void> | null = null;
   #exitCode: number | null = null;
   #terminated = false;
+  /** The process groups the processes this thread started lead. */
+  #groups = new Set<number>();
 
   /**
    * Creates a thread object; nothing runs until {@linkcode start}.
@@ -343,6 +346,9 @@ export class Thread<A extends unknown[] = unknown[]> implements Runnable {
     this.#ident = ident;
     const link = broker().attach(new PortLink(port1), `${Deno.pid}:${ident}`);
     for (const [object, form] of handed) broker().handOver(link, object, form);
+    // The processes the thread starts are held here too, so that they end
+    // with this process, and with the thread (see _reaper.ts).
+    broker().watchGroups(link, trackGroups(this.#groups));
     if (this.#daemon) worker.unref();
     threadState().started.add(this);
     let failed = false;
@@ -367,6 +373,12 @@ export class Thread<A extends unknown[] = unknown[]> implements Runnable {
         await link.finish();
         // A code of its own comes from Deno.exit() in the thread.
         this.#exitCode = this.#terminated ? -15 : failed ? 1 : code || 0;
+        // Closing a worker ends what it started, as its groups do now.
+        for (const pgid of this.#groups) {
+          signalGroup(pgid, "SIGTERM");
+          releaseGroup(pgid);
+        }
+        this.#groups.clear();
         threadState().started.delete(this);
         resolve();
       });
