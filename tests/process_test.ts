@@ -833,6 +833,24 @@ Deno.test({
       },
     );
     await t.step(
+      "a child may import from the hosts of its own modules that the parent may",
+      async () => {
+        const flags = async (...given: string[]) =>
+          (await deno([
+            "run",
+            "--allow-read",
+            ...given,
+            "tests/fixtures/program.ts",
+            "module-hosts",
+          ])).stdout;
+        assertEquals(await flags(), "--allow-import=jsr.io:443\n");
+        assertEquals(
+          await flags("--allow-import=127.0.0.1:4507"),
+          "--allow-import=127.0.0.1:4507\n",
+        );
+      },
+    );
+    await t.step(
       "relative paths with cwd, and command names with PATH, are refused",
       () => {
         const read = new Process({
