@@ -354,21 +354,45 @@ interface CoreTimers {
 }
 
 /**
- * Calls `callback` every `ms` ms without keeping the event loop alive. On
- * Deno's core timers where they can be reached: in Deno 2.9 the first
- * `setTimeout` or `setInterval` of a program loads Node's timers (about 8
- * ms), which a child that starts and ends at once would pay for one watch.
+ * Starts a timer on Deno's core timers where they can be reached: in Deno
+ * 2.9 the first `setTimeout` or `setInterval` of a program or worker loads
+ * Node's timers (about 8 ms), which a child or thread that starts and ends
+ * at once would pay for one timer.
+ *
+ * @returns Whether it could.
+ */
+function coreTimer(
+  callback: () => void,
+  ms: number,
+  repeat: boolean,
+  refed: boolean,
+): boolean {
+  const core = (Deno as unknown as Record<symbol, { core?: CoreTimers }>)[
+    (Deno as unknown as { internal: symbol }).internal
+  ]?.core;
+  if (typeof core?.createTimer !== "function") return false;
+  core.createTimer(callback, ms, undefined, repeat, refed);
+  return true;
+}
+
+/**
+ * Calls `callback` every `ms` ms without keeping the event loop alive.
  *
  * @param callback What to call.
  * @param ms The interval in milliseconds.
  */
 function unrefInterval(callback: () => void, ms: number): void {
-  const core = (Deno as unknown as Record<symbol, { core?: CoreTimers }>)[
-    (Deno as unknown as { internal: symbol }).internal
-  ]?.core;
-  if (typeof core?.createTimer === "function") {
-    core.createTimer(callback, ms, undefined, true, false);
-    return;
+  if (!coreTimer(callback, ms, true, false)) {
+    Deno.unrefTimer(setInterval(callback, ms));
   }
-  Deno.unrefTimer(setInterval(callback, ms));
+}
+
+/**
+ * Calls `callback` from a timer, at once: outside any promise job. The
+ * event loop stays alive until it has run.
+ *
+ * @param callback What to call.
+ */
+export function fromTimer(callback: () => void): void {
+  if (!coreTimer(callback, 0, false, true)) setTimeout(callback, 0);
 }

@@ -10,6 +10,7 @@ import { broker } from "./_broker.ts";
 import { PortLink } from "./_channel.ts";
 import { publishAll } from "./_remote_sync.ts";
 import { adoptIdent } from "./_ident.ts";
+import { fromTimer } from "./_common.ts";
 import {
   importModules,
   runtime,
@@ -107,5 +108,5 @@ export async function runThread(namespaces: Namespace[]): Promise<void> {
   // From a timer: Deno (2.5 to 2.9 at least) leaks the worker's epoll fd,
   // its eventfd and about a megabyte when close() runs in a promise job
   // while the entry's top-level await is pending, as it is here.
-  setTimeout(() => (globalThis as unknown as { close(): void }).close(), 0);
+  fromTimer(() => (globalThis as unknown as { close(): void }).close());
 }
