@@ -386,13 +386,3 @@ function unrefInterval(callback: () => void, ms: number): void {
     Deno.unrefTimer(setInterval(callback, ms));
   }
 }
-
-/**
- * Calls `callback` from a timer, at once: outside any promise job. The
- * event loop stays alive until it has run.
- *
- * @param callback What to call.
- */
-export function fromTimer(callback: () => void): void {
-  if (!coreTimer(callback, 0, false, true)) setTimeout(callback, 0);
-}

@@ -10,7 +10,6 @@ import { broker } from "./_broker.ts";
 import { PortLink } from "./_channel.ts";
 import { publishAll } from "./_remote_sync.ts";
 import { adoptIdent } from "./_ident.ts";
-import { fromTimer } from "./_common.ts";
 import {
   importModules,
   runtime,
@@ -105,8 +104,8 @@ export async function runThread(namespaces: Namespace[]): Promise<void> {
   if (clean) await broker().goodbye();
   else await broker().flushAll();
   // A Python thread ends when run() returns, whatever it left pending.
-  // From a timer: Deno (2.5 to 2.9 at least) leaks the worker's epoll fd,
-  // its eventfd and about a megabyte when close() runs in a promise job
-  // while the entry's top-level await is pending, as it is here.
-  fromTimer(() => (globalThis as unknown as { close(): void }).close());
+  // (The entry does not await this function: Deno, 2.5 to 2.9 at least,
+  // leaks the worker's epoll fd, its eventfd and about a megabyte when
+  // close() runs while the entry's top-level await is pending.)
+  (globalThis as unknown as { close(): void }).close();
 }

@@ -772,7 +772,9 @@ function warmEntryUrl(): string {
     `import { prepare } from ${JSON.stringify(warm)};`,
     `import { runWarmThread } from ${JSON.stringify(THREAD_CHILD_URL)};`,
     `await prepare(${preload}, false);`,
-    "await runWarmThread();",
+    // Not awaited, so that the entry has finished when the thread closes
+    // (see runThread).
+    "runWarmThread();",
   ];
   return `data:text/javascript,${encodeURIComponent(lines.join("\n"))}`;
 }
@@ -858,7 +860,8 @@ function entryUrl(modules: string[]): string {
     lines.push(`import * as m${i} from ${JSON.stringify(url)};`);
   });
   lines.push(
-    `await runThread([${modules.map((_, i) => `m${i}`).join(", ")}]);`,
+    // Not awaited: see runThread.
+    `runThread([${modules.map((_, i) => `m${i}`).join(", ")}]);`,
   );
   return `data:text/javascript,${encodeURIComponent(lines.join("\n"))}`;
 }
