@@ -8,6 +8,7 @@ import { CHANNEL_TARGETS, holdForever } from "./fixtures/channel_targets.ts";
 import {
   ATTACK_TARGETS,
   forgeGone,
+  ownQueue,
   probeIds,
   touch,
 } from "./fixtures/attack_targets.ts";
@@ -91,5 +92,41 @@ Deno.test({
     assertEquals(await lock.acquire({ timeout: 10_000 }), true);
     assertEquals(lock.abandoned, true);
     lock.release();
+  },
+});
+
+Deno.test({
+  name:
+    "A sandboxed child cannot answer requests made to another child: forged responses are dropped",
+  permissions: PERMISSIONS,
+  async fn() {
+    const back = new Queue<Queue<string>>();
+    const go = new Event();
+    const victim = new Process({
+      target: ownQueue,
+      args: [back, go],
+      module: ATTACK_TARGETS,
+    });
+    victim.start();
+    try {
+      // A request of ours waits on the victim's queue.
+      const theirs = await back.get({ timeout: 30_000 });
+      const answer = theirs.get({ timeout: 30_000 });
+      const report = new Queue<string>();
+      const attacker = new Process({
+        target: forgeGone,
+        args: [report, victim.pid!],
+        module: ATTACK_TARGETS,
+        permissions: "none",
+      });
+      attacker.start();
+      assertEquals(await report.get({ timeout: 30_000 }), "sent");
+      await attacker.join();
+      go.set();
+      assertEquals(await answer, "real");
+    } finally {
+      await victim.join();
+    }
+    assertEquals(victim.exitCode, 0);
   },
 });
