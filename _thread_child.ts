@@ -76,7 +76,7 @@ async function waitForNonDaemons(): Promise<void> {
 /**
  * Runs the thread, once the entry has imported the modules that define its
  * target. An error escaping `run()` goes to the starting thread, whose
- * `Thread.excepthook` reports it; then the worker closes.
+ * `Thread.excepthook` reports it; then the entry closes the worker.
  *
  * @param namespaces The imported modules, in the order of `header.modules`.
  */
@@ -103,9 +103,8 @@ export async function runThread(namespaces: Namespace[]): Promise<void> {
   publishAll();
   if (clean) await broker().goodbye();
   else await broker().flushAll();
-  // A Python thread ends when run() returns, whatever it left pending.
-  // (The entry does not await this function: Deno, 2.5 to 2.9 at least,
-  // leaks the worker's epoll fd, its eventfd and about a megabyte when
-  // close() runs while the entry's top-level await is pending.)
-  (globalThis as unknown as { close(): void }).close();
+  // A Python thread ends when run() returns, whatever it left pending: the
+  // entry closes the worker when this resolves. (From here, Deno, 2.5 to
+  // 2.9 at least, would leak the worker's epoll fd, its eventfd and about
+  // a megabyte: close() while the entry's top-level await is pending.)
 }

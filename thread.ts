@@ -772,9 +772,9 @@ function warmEntryUrl(): string {
     `import { prepare } from ${JSON.stringify(warm)};`,
     `import { runWarmThread } from ${JSON.stringify(THREAD_CHILD_URL)};`,
     `await prepare(${preload}, false);`,
-    // Not awaited, so that the entry has finished when the thread closes
-    // (see runThread).
-    "runWarmThread();",
+    "await runWarmThread();",
+    // Here, not in the runtime: see runThread.
+    "globalThis.close();",
   ];
   return `data:text/javascript,${encodeURIComponent(lines.join("\n"))}`;
 }
@@ -860,8 +860,9 @@ function entryUrl(modules: string[]): string {
     lines.push(`import * as m${i} from ${JSON.stringify(url)};`);
   });
   lines.push(
-    // Not awaited: see runThread.
-    `runThread([${modules.map((_, i) => `m${i}`).join(", ")}]);`,
+    `await runThread([${modules.map((_, i) => `m${i}`).join(", ")}]);`,
+    // Here, not in the runtime: see runThread.
+    "globalThis.close();",
   );
   return `data:text/javascript,${encodeURIComponent(lines.join("\n"))}`;
 }
