@@ -177,50 +177,78 @@ function checkError<E extends Error>(
   }
 }
 
-/** Asserts that `fn` throws, optionally an instance of `ErrorClass`. */
+/** Asserts that `fn` throws; returns what it threw. */
+export function assertThrows(fn: () => unknown, msg?: string): unknown;
+/** Asserts that `fn` throws an instance of `ErrorClass`; returns it. */
 export function assertThrows<E extends Error = Error>(
   fn: () => unknown,
-  ErrorClass?: ErrorClass<E>,
+  ErrorClass: ErrorClass<E>,
   msgIncludes?: string,
   msg?: string,
-): E {
+): E;
+export function assertThrows<E extends Error = Error>(
+  fn: () => unknown,
+  errorClassOrMsg?: ErrorClass<E> | string,
+  msgIncludesOrMsg?: string,
+  msg?: string,
+): unknown {
+  const [ErrorClass, msgIncludes, message] = typeof errorClassOrMsg === "string"
+    ? [undefined, undefined, errorClassOrMsg]
+    : [errorClassOrMsg, msgIncludesOrMsg, msg];
   try {
     fn();
   } catch (error) {
-    checkError(error, ErrorClass, msgIncludes, msg);
-    return error as E;
+    checkError(error, ErrorClass, msgIncludes, message);
+    return error;
   }
-  throw new AssertionError(`Expected function to throw${suffix(msg)}`);
+  throw new AssertionError(`Expected function to throw${suffix(message)}`);
 }
 
-/** Asserts that `fn` returns a promise that rejects. */
-export async function assertRejects<E extends Error = Error>(
+/** Asserts that `fn` returns a promise that rejects; returns the reason. */
+export function assertRejects(
   fn: () => PromiseLike<unknown>,
-  ErrorClass?: ErrorClass<E>,
+  msg?: string,
+): Promise<unknown>;
+/**
+ * Asserts that `fn` returns a promise that rejects with an instance of
+ * `ErrorClass`; returns it.
+ */
+export function assertRejects<E extends Error = Error>(
+  fn: () => PromiseLike<unknown>,
+  ErrorClass: ErrorClass<E>,
   msgIncludes?: string,
   msg?: string,
-): Promise<E> {
+): Promise<E>;
+export async function assertRejects<E extends Error = Error>(
+  fn: () => PromiseLike<unknown>,
+  errorClassOrMsg?: ErrorClass<E> | string,
+  msgIncludesOrMsg?: string,
+  msg?: string,
+): Promise<unknown> {
+  const [ErrorClass, msgIncludes, message] = typeof errorClassOrMsg === "string"
+    ? [undefined, undefined, errorClassOrMsg]
+    : [errorClassOrMsg, msgIncludesOrMsg, msg];
   let promise: PromiseLike<unknown>;
   try {
     promise = fn();
   } catch (error) {
     throw new AssertionError(
-      `Function throws when expected to reject${suffix(msg)}`,
+      `Function throws when expected to reject${suffix(message)}`,
       { cause: error },
     );
   }
   if (typeof promise?.then !== "function") {
     throw new AssertionError(
       `Function returned a non-promise value when expected to reject${
-        suffix(msg)
+        suffix(message)
       }`,
     );
   }
   try {
     await promise;
   } catch (error) {
-    checkError(error, ErrorClass, msgIncludes, msg);
-    return error as E;
+    checkError(error, ErrorClass, msgIncludes, message);
+    return error;
   }
-  throw new AssertionError(`Expected function to reject${suffix(msg)}`);
+  throw new AssertionError(`Expected function to reject${suffix(message)}`);
 }
