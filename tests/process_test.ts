@@ -144,7 +144,9 @@ Deno.test({
       });
       p.start();
       let text = "";
-      while (!text) {
+      // Bounded: a child that never writes it fails the test, not hangs it.
+      for (let i = 0; !text; i++) {
+        if (i === 750) throw new Error("No pid file after 15 s");
         await sleepFor(20);
         text = await Deno.readTextFile(pidFile).catch(() => "");
       }
