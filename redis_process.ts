@@ -94,6 +94,7 @@ export interface RedisPipeline {
   exec(): Promise<[Error | null, unknown][] | null>;
 }
 import { describe } from "./_target.ts";
+import { IOREDIS } from "./_ioredis.ts";
 import { CLEANUP, PREPARE } from "./_state.ts";
 import { Process, type ProcessOptions } from "./process.ts";
 
@@ -125,6 +126,9 @@ export interface RedisProcessOptions
 }
 
 const DEFAULT_URL = "redis://127.0.0.1:6379";
+/** ioredis's module, as its types say; loaded from IOREDIS (`_ioredis.ts`). */
+type IoRedis = typeof import("ioredis");
+
 /** How long the child waits for Redis before giving up, in ms. */
 const CONNECT_TIMEOUT = 3000;
 /**
@@ -324,7 +328,7 @@ export class RedisProcess extends Process {
     let Client;
     let Command;
     try {
-      ({ Redis: Client, Command } = await import("ioredis"));
+      ({ Redis: Client, Command } = await import(IOREDIS) as IoRedis);
       ({ Buffer } = await import("node:buffer"));
     } catch (error) {
       const { name, message } = error as Error;

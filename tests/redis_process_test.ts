@@ -11,6 +11,7 @@ import {
 } from "@std/assert";
 import { RedisProcess, type RedisProcessOptions } from "../mod.ts";
 import { deno } from "./_helpers.ts";
+import { IOREDIS } from "../_ioredis.ts";
 import { Batch, Incrementer, Popper } from "./fixtures/redis_targets.ts";
 import { Counter } from "../examples/redis_counter.ts";
 
@@ -353,5 +354,16 @@ Deno.test({
     assertEquals(stderr, "");
     assertEquals(code, 0);
     assertEquals(stdout, "function function function\n");
+  },
+});
+
+Deno.test({
+  name: "RedisProcess loads ioredis by the specifier deno.json's imports name",
+  permissions: { read: true },
+  async fn() {
+    const config = JSON.parse(
+      await Deno.readTextFile(new URL("../deno.json", import.meta.url)),
+    );
+    assertEquals(IOREDIS, config.imports.ioredis);
   },
 });
