@@ -329,6 +329,8 @@ export class Thread<A extends unknown[] = unknown[]> implements Runnable {
         worker = new Worker(new URL(entryUrl(this.#modules)), {
           workerData: { ...header, port: port2 },
           transferList: [port2],
+          // Deno names the worker in what it prints of an uncaught error.
+          name: this.#name,
         });
       }
     } catch (error) {
@@ -365,6 +367,14 @@ export class Thread<A extends unknown[] = unknown[]> implements Runnable {
     });
     worker.on("error", (error: Error) => {
       failed = true;
+      // The entry is a long data: URL that says nothing to the reader.
+      const entry = /data:text\/javascript,[^\s'"]+/g;
+      const label = `the entry of ${this.#name}`;
+      for (const key of ["message", "stack"] as const) {
+        if (typeof error?.[key] === "string") {
+          error[key] = error[key].replace(entry, label);
+        }
+      }
       this.#report(error);
     });
     this.#exited = new Promise<void>((resolve) => {

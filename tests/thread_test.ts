@@ -174,6 +174,25 @@ Deno.test({
         assertStrictEquals(thread!.exitCode, 1);
       },
     );
+    await t.step(
+      "a thread whose module cannot load is named, without its data: URL",
+      async () => {
+        const { stdout, stderr } = await deno([
+          "run",
+          "--allow-read",
+          "tests/fixtures/thread_program.ts",
+          "missing-module",
+        ]);
+        assertEquals(stdout, "exit code 1\n");
+        // Deno's own line names the worker; the hook's report names the
+        // thread and has no data: URL in it.
+        assertStringIncludes(stderr, 'Uncaught (in worker "loader")');
+        const report = stderr.slice(stderr.indexOf("Exception in thread"));
+        assertStringIncludes(report, "Exception in thread loader");
+        assertStringIncludes(report, "the entry of loader");
+        assertEquals(report.includes("data:"), false, report);
+      },
+    );
     await t.step("the default hook prints as Python does", async () => {
       const { code, stdout, stderr } = await deno([
         "run",
