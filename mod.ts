@@ -9,7 +9,7 @@
  * everything it started.
  *
  * @example Start a child and wait for it
- * ```ts ignore
+ * ```ts
  * import { Process } from "@parallel/multiprocessing";
  *
  * export function func(x: number, y: number) {

@@ -4,7 +4,7 @@
  * threads pass to each other to talk, both ways or one way.
  *
  * @example Parent and child talking both ways
- * ```ts ignore
+ * ```ts
  * import { type Connection, Pipe, Process } from "@parallel/multiprocessing";
  *
  * export async function echo(conn: Connection<string>) {

@@ -11,7 +11,7 @@
  * tasks; errors keep their class name, message, stack and cause.
  *
  * @example Squares in four processes
- * ```ts ignore
+ * ```ts
  * import { Pool } from "@parallel/multiprocessing";
  *
  * export function square(x: number): number {
@@ -217,10 +217,19 @@ export interface ThreadPoolOptions extends BasePoolOptions {
  * @typeParam T The value's type.
  *
  * @example Usage
- * ```ts ignore
- * const result = pool.applyAsync(square, [3]);
- * console.log(result.ready()); // false, probably
- * console.log(await result.get()); // 9
+ * ```ts
+ * import { Pool } from "@parallel/multiprocessing/pool";
+ *
+ * export function square(x: number): number {
+ *   return x * x;
+ * }
+ *
+ * if (import.meta.main) {
+ *   await using pool = new Pool({ processes: 1 });
+ *   const result = pool.applyAsync(square, [3]);
+ *   console.log(result.ready()); // false, probably
+ *   console.log(await result.get()); // 9
+ * }
  * ```
  */
 export class AsyncResult<T> implements PromiseLike<T> {
@@ -447,7 +456,7 @@ function collect<T>(
  * `multiprocessing.pool.Pool`); construct one of those.
  *
  * @example Usage
- * ```ts ignore
+ * ```ts
  * import { type BasePool, Pool, ThreadPool } from "@parallel/multiprocessing";
  *
  * export function square(x: number): number {
@@ -1349,7 +1358,7 @@ function withCallbacks<T>(
  * module (by default the one creating the pool), or self-contained.
  *
  * @example Usage
- * ```ts ignore
+ * ```ts
  * import { Pool } from "@parallel/multiprocessing";
  *
  * export function square(x: number): number {
@@ -1380,7 +1389,7 @@ export class Pool extends BasePool {
  * with the API of {@linkcode Pool}.
  *
  * @example Usage
- * ```ts ignore
+ * ```ts
  * import { ThreadPool } from "@parallel/multiprocessing";
  *
  * export function square(x: number): number {

@@ -4,7 +4,7 @@
  * child process, wait for it, name it, stop it, read its pid and exit code.
  *
  * @example Run a function in a child process
- * ```ts ignore
+ * ```ts
  * import { Process } from "@parallel/multiprocessing/process";
  *
  * export function add(x: number, y: number) {
@@ -259,7 +259,7 @@ const SIGNAL_NAMES: Record<number, string> = {
  * @typeParam A The argument types of the target.
  *
  * @example Start, wait, read the exit code
- * ```ts ignore
+ * ```ts
  * import { Process } from "@parallel/multiprocessing";
  *
  * export function work(n: number) {
@@ -1057,7 +1057,7 @@ export interface StartMethodOptions {
  * @throws {RangeError} If `idle` is below 1.
  *
  * @example Warm start
- * ```ts ignore
+ * ```ts
  * import { Process, setStartMethod } from "@parallel/multiprocessing";
  *
  * export function hello(): void {

@@ -10,10 +10,10 @@
  * cross a process boundary returns a promise.
  *
  * @example A producer process and a consumer in the parent
- * ```ts ignore
+ * ```ts
  * import { Process, Queue } from "@parallel/multiprocessing";
  *
- * export async function produce(queue: Queue<number>) {
+ * export async function produce(queue: Queue<number | null>) {
  *   for (let i = 0; i < 3; i++) await queue.put(i);
  *   await queue.put(null);
  * }

@@ -6,7 +6,7 @@
  * loaded only in the child, only by this code.
  *
  * @example Four children, four keys
- * ```ts ignore
+ * ```ts
  * import { RedisProcess } from "@parallel/multiprocessing/redis-process";
  *
  * if (import.meta.main) {
@@ -162,7 +162,7 @@ const clients = new WeakMap<RedisProcess, RedisClient>();
  * every environment variable when it loads).
  *
  * @example A subclass that counts
- * ```ts ignore
+ * ```ts
  * import { RedisProcess } from "@parallel/multiprocessing";
  *
  * export class Counter extends RedisProcess {

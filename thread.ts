@@ -5,7 +5,7 @@
  * Threads share memory through the primitives in `sync.ts`.
  *
  * @example Run a function in a thread
- * ```ts ignore
+ * ```ts
  * import { currentThread, Thread } from "@parallel/multiprocessing/thread";
  *
  * export function work(n: number) {
@@ -167,7 +167,7 @@ function threadState(): ThreadState {
  * @typeParam A The argument types of the target.
  *
  * @example Start and join
- * ```ts ignore
+ * ```ts
  * import { Thread } from "@parallel/multiprocessing";
  *
  * export function work(n: number) {
@@ -605,7 +605,7 @@ function printException({ excValue, thread }: ExceptHookArgs): void {
  * @typeParam A The argument types of `fn`.
  *
  * @example Cancel a timer before it fires
- * ```ts ignore
+ * ```ts
  * import { Timer } from "@parallel/multiprocessing";
  *
  * export function hello() {
