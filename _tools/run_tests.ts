@@ -70,8 +70,9 @@ console.log(
 const steps: string[][] = [
   ["fmt", "--check"],
   ["lint"],
-  ["check", ...map, "."],
-  ["check", ...map, "--doc-only", "README.md"],
+  // Quiet: a "Check" line per file says nothing; errors are still printed.
+  ["check", "--quiet", ...map, "."],
+  ["check", "--quiet", ...map, "--doc-only", "README.md"],
   ["doc", "--lint", ...PUBLIC],
 ];
 for (const step of steps) {
@@ -184,6 +185,7 @@ try {
   const rest = await run(
     [
       "test",
+      "--quiet",
       "-P",
       ...map,
       "--doc",
@@ -196,7 +198,7 @@ try {
   count(tail);
   tail = "";
   const examples = filtered ||
-    await run(["test", "-P", ...map, EXAMPLES], scan, env);
+    await run(["test", "--quiet", "-P", ...map, EXAMPLES], scan, env);
   count(tail);
   ok = rest && examples;
 } finally {
