@@ -15,6 +15,24 @@ import {
 
 const PERMISSIONS = { run: true, read: true } as const;
 
+/**
+ * Runs a "none" child that forges GONE, BYE and RESPONSE messages in the
+ * name of the victim's runtime, and waits until it is done.
+ */
+async function forgeFor(victim: number): Promise<void> {
+  const report = new Queue<string>();
+  const attacker = new Process({
+    target: forgeGone,
+    args: [report, victim],
+    module: ATTACK_TARGETS,
+    permissions: "none",
+  });
+  attacker.start();
+  assertEquals(await report.get({ timeout: 30_000 }), "sent");
+  await attacker.join();
+  assertEquals(attacker.exitCode, 0);
+}
+
 Deno.test({
   name: "A sandboxed child that guesses object ids takes nothing from them",
   permissions: PERMISSIONS,
@@ -68,17 +86,7 @@ Deno.test({
     holder.start();
     try {
       await ready.wait();
-      const report = new Queue<string>();
-      const attacker = new Process({
-        target: forgeGone,
-        args: [report, holder.pid!],
-        module: ATTACK_TARGETS,
-        permissions: "none",
-      });
-      attacker.start();
-      assertEquals(await report.get({ timeout: 30_000 }), "sent");
-      await attacker.join();
-      assertEquals(attacker.exitCode, 0);
+      await forgeFor(holder.pid!);
       // The forged GONE released nothing, and the parent still talks to
       // the holder.
       assertEquals(await lock.acquire({ blocking: false }), false);
@@ -112,16 +120,7 @@ Deno.test({
       // A request of ours waits on the victim's queue.
       const theirs = await back.get({ timeout: 30_000 });
       const answer = theirs.get({ timeout: 30_000 });
-      const report = new Queue<string>();
-      const attacker = new Process({
-        target: forgeGone,
-        args: [report, victim.pid!],
-        module: ATTACK_TARGETS,
-        permissions: "none",
-      });
-      attacker.start();
-      assertEquals(await report.get({ timeout: 30_000 }), "sent");
-      await attacker.join();
+      await forgeFor(victim.pid!);
       go.set();
       assertEquals(await answer, "real");
     } finally {

@@ -778,62 +778,45 @@ Deno.test({
         assertEquals(stdout, "NotCapable\n");
       },
     );
-    await t.step(
-      "a parent denied imports gives no child Deno's built-in hosts",
-      async () => {
-        const { stdout, stderr } = await deno([
-          "run",
-          "--allow-run",
-          "--allow-read",
-          "--allow-sys",
-          "--deny-import",
-          "tests/fixtures/program.ts",
-          "import-hosts",
-        ]);
-        assertEquals(
-          stdout,
-          "inherit: none\nnone: none\nobject: none\n",
-          stderr,
-        );
-      },
-    );
-    await t.step(
-      "a parent with an import allow-list gives no child Deno's built-in hosts",
-      async () => {
-        const { stdout, stderr } = await deno([
-          "run",
-          "--allow-run",
-          "--allow-read",
-          "--allow-sys",
-          "--allow-import=127.0.0.1:4507",
-          "tests/fixtures/program.ts",
-          "import-hosts",
-        ]);
-        assertEquals(
-          stdout,
-          "inherit: none\nnone: none\nobject: none\n",
-          stderr,
-        );
-      },
-    );
-    await t.step(
-      "a parent on Deno's built-in hosts passes them to inheriting children only",
-      async () => {
-        const { stdout, stderr } = await deno([
-          "run",
-          "--allow-run",
-          "--allow-read",
-          "--allow-sys",
-          "tests/fixtures/program.ts",
-          "import-hosts",
-        ]);
-        assertEquals(
-          stdout,
+    // What "inherit", "none" and object children may import, by the
+    // parent's import flag.
+    const importHosts = async (flag: string[]) => {
+      const { stdout, stderr } = await deno([
+        "run",
+        "--allow-run",
+        "--allow-read",
+        "--allow-sys",
+        ...flag,
+        "tests/fixtures/program.ts",
+        "import-hosts",
+      ]);
+      return [stdout, stderr];
+    };
+    const nowhere = "inherit: none\nnone: none\nobject: none\n";
+    for (
+      const [name, flag, expected] of [
+        [
+          "a parent denied imports gives no child Deno's built-in hosts",
+          ["--deny-import"],
+          nowhere,
+        ],
+        [
+          "a parent with an import allow-list gives no child Deno's built-in hosts",
+          ["--allow-import=127.0.0.1:4507"],
+          nowhere,
+        ],
+        [
+          "a parent on Deno's built-in hosts passes them to inheriting children only",
+          [],
           "inherit: jsr.io:443 deno.land:443 esm.sh:443\nnone: none\nobject: none\n",
-          stderr,
-        );
-      },
-    );
+        ],
+      ] as const
+    ) {
+      await t.step(name, async () => {
+        const [stdout, stderr] = await importHosts([...flag]);
+        assertEquals(stdout, expected, stderr);
+      });
+    }
     await t.step(
       "a child may import from the hosts of its own modules that the parent may",
       async () => {
