@@ -3,23 +3,22 @@
 // child (a process or a thread) that queues, pipes, remote locks and pools
 // travel over. See ARCHITECTURE.md, "The channel".
 //
-// A process link is the socket pair at the child's fd 3, which the parent
-// asks `Deno.Command` for through Deno's internal `kExtraStdio` (the
-// mechanism `node:child_process` uses; spawning through that module would
-// need `--allow-env`). Each frame is:
+// A process link is one of two transports, chosen per child by
+// `fdChannel()`:
+// - the fast path: a socket pair at the child's fd 3, which the parent asks
+//   `Deno.Command` for through Deno's internal `kExtraStdio` (the mechanism
+//   `node:child_process` uses; spawning through that module would need
+//   `--allow-env`), and the child opens with `node:net` (Deno 2.7 on);
+// - the public path (`_stdio_channel.ts`): the child's stdin and stdout, on
+//   public APIs only, wherever the fast path is missing.
+// Each frame is:
 //
 //   u32 little-endian length | V8 structured-clone bytes (Deno's serializer)
 //
-// `send()` appends to a batch, which goes out at the end of the current
-// microtask checkpoint (or at `flushNow()`): a lone message waits for no
-// timer, a burst becomes few writes. A message of plain numbers and strings
-// cannot fail to clone, so it waits unencoded, and each run of them goes as
-// one `[BATCH, ...]` message, with runs of posts to one object folded into
-// `[POSTS, id, op, origin, argsOfEach]`. Any other message is cloned at once,
-// so that a value that cannot be cloned throws to the sender.
-//
 // A thread link is a MessagePort pair: other messages are posted at once
 // (the port clones, and throws, there), runs of flat ones as one post.
+
+import { denoBefore } from "./_common.ts";
 
 /** One message; see `_broker.ts` for the kinds. */
 export type Message = unknown[];
@@ -88,11 +87,12 @@ export function isFlatMessage(message: unknown[], depth = 3): boolean {
 }
 
 /** A settled promise to hand out where there is nothing to wait for. */
-const DONE: Promise<void> = Promise.resolve();
+export const DONE: Promise<void> = Promise.resolve();
 
 /** Bytes waiting to be written above which senders are asked to wait. */
-const HIGH_WATER = 1 << 20;
-const READ_SIZE = 1 << 18;
+export const HIGH_WATER = 1 << 20;
+/** How much a link's reader asks for at a time. */
+export const READ_SIZE = 1 << 18;
 /** How long `finish()` waits at most for a link whose peer exited. */
 const CLOSE_LIMIT = 1000;
 /** How long a link whose peer exited stays quiet before it counts as done. */
@@ -112,38 +112,57 @@ interface Internals {
   getExtraPipeRids(child: Deno.ChildProcess): number[];
 }
 
-function internals(): Internals {
+/** Deno's internals the fast path needs, or null where any is missing. */
+function internals(): Internals | null {
   const internal = (Deno as unknown as Record<symbol, unknown>)[
     (Deno as unknown as { internal: symbol }).internal
   ] as Partial<Internals> | undefined;
   if (
-    !internal?.core || typeof internal.kExtraStdio !== "symbol" ||
+    typeof internal?.core?.read !== "function" ||
+    typeof internal.core.writeAll !== "function" ||
+    typeof internal.kExtraStdio !== "symbol" ||
     typeof internal.getExtraPipeRids !== "function"
   ) {
-    throw new Error(
-      `Cannot open a channel to a child process: this Deno (${Deno.version.deno}) lacks the internal extra-stdio API the package relies on`,
-    );
+    return null;
   }
   return internal as Internals;
 }
 
-/** Whether this Deno can give a child the channel; see {@linkcode internals}. */
-export function channelSupported(): boolean {
-  try {
-    internals();
-    return true;
-  } catch {
-    return false;
-  }
-}
+/** Names the transport in the environment, for tests: `fd` or `stdio`. */
+export const CHANNEL_VARIABLE = "MULTIPROCESSING_CHANNEL";
+
+let fdChosen: boolean | undefined;
 
 /**
- * The option that asks `Deno.Command` for the channel at the child's fd 3;
- * none where this Deno cannot (then the child gets no channel, and sending
- * it a queue, pipe or lock fails in `start()`).
+ * Whether children get the fast channel at fd 3 rather than the public one
+ * on their stdin and stdout: only where this Deno has the internals it needs
+ * and the child's `node:net` can open fd 3 (`ERR_NOT_IMPLEMENTED` in 2.5 and
+ * 2.6), and unless `MULTIPROCESSING_CHANNEL=stdio` is set and may be read
+ * (never prompted for). Children are run by this same executable, so this
+ * process's version is theirs.
  */
+export function fdChannel(): boolean {
+  if (fdChosen !== undefined) return fdChosen;
+  // From 2.7 on, node:net opens a socket from an fd.
+  const recent = !denoBefore(2, 7);
+  const readable = Deno.permissions.querySync({
+    name: "env",
+    variable: CHANNEL_VARIABLE,
+  }).state === "granted";
+  const asked = readable ? Deno.env.get(CHANNEL_VARIABLE) : undefined;
+  if (asked !== undefined && asked !== "fd" && asked !== "stdio") {
+    throw new TypeError(
+      `Cannot choose the channel: ${CHANNEL_VARIABLE} must be "fd" or "stdio", got ${
+        JSON.stringify(asked)
+      }`,
+    );
+  }
+  return fdChosen = asked !== "stdio" && recent && internals() !== null;
+}
+
+/** The option that asks `Deno.Command` for the fast channel at fd 3. */
 export function channelOption(): Record<symbol, unknown> {
-  return channelSupported() ? { [internals().kExtraStdio]: ["piped"] } : {};
+  return { [internals()!.kExtraStdio]: ["piped"] };
 }
 
 interface Codec {
@@ -177,6 +196,11 @@ function v8(): Codec {
 export abstract class Link {
   /** Whether `encode()` sends the message itself (a port posts it). */
   protected readonly sendsAtOnce: boolean = false;
+  /**
+   * Whether the peer's goodbye ends {@linkcode Link.closing}; a link that
+   * also carries the peer's output waits for its end instead.
+   */
+  protected readonly endsOnBye: boolean = true;
   /** Whether the peer is a thread of this process (shares memory). */
   abstract readonly sameProcess: boolean;
   /** Called with each message, in order. */
@@ -200,14 +224,14 @@ export abstract class Link {
    * first.
    */
   async closing(limit: number): Promise<void> {
-    if (this.#closed || this.#saidBye) return;
+    if (this.#closed || (this.#saidBye && this.endsOnBye)) return;
     let timer: ReturnType<typeof setTimeout> | undefined;
     const end = performance.now() + limit;
     this.hold();
     try {
       await Promise.race([
         this.#whenClosed.promise,
-        this.#bye.promise,
+        this.endsOnBye ? this.#bye.promise : new Promise<void>(() => {}),
         // The peer is gone: what it wrote is readable at once. A quiet link
         // has nothing more to give, even if a process the peer started
         // holds it open (it inherited the descriptor).
@@ -356,6 +380,11 @@ export abstract class Link {
     this.#whenClosed.resolve();
   }
 
+  /** Records that the peer sent something (for {@linkcode Link.closing}). */
+  protected noteData(): void {
+    this.#lastData = performance.now();
+  }
+
   protected deliver(message: Message): void {
     this.#lastData = performance.now();
     // A peer may send anything: only arrays are messages.
@@ -394,7 +423,7 @@ export abstract class Link {
  * before the chunk's memory is reused); a longer one is gathered into a
  * buffer of its exact size.
  */
-class FrameReader {
+export class FrameReader {
   #head = new Uint8Array(4);
   #headFilled = 0;
   #body: Uint8Array | null = null;
@@ -461,7 +490,7 @@ class FrameReader {
 const JOIN_LIMIT = 1 << 16;
 
 /** One message as a frame: its length, then its V8 serialization. */
-function frame(message: Message): Uint8Array[] {
+export function frame(message: Message): Uint8Array[] {
   const body = v8().serialize(message);
   const head = new Uint8Array(4);
   new DataView(head.buffer).setUint32(0, body.length, true);
@@ -472,7 +501,7 @@ function frame(message: Message): Uint8Array[] {
  * The frames of a batch as few writes: small parts gathered into buffers of
  * up to 64 KiB, large ones written as they are (no copy).
  */
-function join(frames: unknown[]): Uint8Array[] {
+export function join(frames: unknown[]): Uint8Array[] {
   const writes: Uint8Array[] = [];
   let gather: Uint8Array[] = [];
   let gathered = 0;
@@ -506,32 +535,83 @@ function join(frames: unknown[]): Uint8Array[] {
   return writes;
 }
 
-function unframe(bytes: Uint8Array): Message {
+export function unframe(bytes: Uint8Array): Message {
   return v8().deserialize(bytes) as Message;
 }
 
-/** The parent's end of a child process's channel, on Deno's resource ops. */
-export class ProcessLink extends Link {
+/**
+ * A process link that writes frames to a byte stream, in order, one batch
+ * after another, counting what waits so that senders can be held back.
+ */
+export abstract class StreamLink extends Link {
   readonly sameProcess = false;
-  #core: Core;
-  #rid: number;
-  #reading: Promise<number> | null = null;
   #writing: Promise<void> = Promise.resolve();
   #unwritten = 0;
   #drain: PromiseWithResolvers<void> | null = null;
 
+  /** Writes one part whole; rejects if the stream is gone. */
+  protected abstract writePart(part: Uint8Array): Promise<void>;
+
+  /** Makes every write wait for `ready` (a start frame that goes first). */
+  protected writeAfter(ready: Promise<void>): void {
+    this.#writing = this.#writing.then(() => ready);
+  }
+
+  /** Runs `then` once every queued write has finished. */
+  protected afterWrites(then: () => void): void {
+    this.#drain?.resolve();
+    this.#writing.finally(then);
+  }
+
+  protected encode(message: Message): Uint8Array[] {
+    return frame(message);
+  }
+
+  protected write(batch: unknown[]): void {
+    const parts = join(this.encodeRuns(batch));
+    let length = 0;
+    for (const part of parts) length += part.length;
+    this.#unwritten += length;
+    this.#writing = this.#writing.then(async () => {
+      try {
+        for (const part of parts) {
+          if (!this.closed) await this.writePart(part);
+        }
+      } catch {
+        this.close();
+      }
+      this.#unwritten -= length;
+      if (this.#unwritten < HIGH_WATER && this.#drain) {
+        this.#drain.resolve();
+        this.#drain = null;
+      }
+    });
+  }
+
+  drained(): Promise<void> {
+    if (this.#unwritten < HIGH_WATER || this.closed) return DONE;
+    return (this.#drain ??= Promise.withResolvers()).promise;
+  }
+
+  async flushed(): Promise<void> {
+    await new Promise<void>((resolve) => queueMicrotask(resolve));
+    await this.#writing;
+  }
+}
+
+/** The parent's end of a child process's channel, on Deno's resource ops. */
+export class ProcessLink extends StreamLink {
+  #core: Core;
+  #rid: number;
+  #reading: Promise<number> | null = null;
+
   /** Opens the link to a child spawned with {@linkcode channelOption}. */
   constructor(child: Deno.ChildProcess) {
     super();
-    const { core, getExtraPipeRids } = internals();
+    const { core, getExtraPipeRids } = internals()!;
     this.#core = core;
     this.#rid = getExtraPipeRids(child)[0];
     this.#readLoop();
-  }
-
-  /** A link for a child spawned without a channel: closed from the start. */
-  static none(): Link {
-    return new ClosedLink();
   }
 
   async #readLoop(): Promise<void> {
@@ -557,39 +637,8 @@ export class ProcessLink extends Link {
     this.close();
   }
 
-  protected encode(message: Message): Uint8Array[] {
-    return frame(message);
-  }
-
-  protected write(batch: unknown[]): void {
-    const parts = join(this.encodeRuns(batch));
-    let length = 0;
-    for (const part of parts) length += part.length;
-    this.#unwritten += length;
-    this.#writing = this.#writing.then(async () => {
-      try {
-        for (const part of parts) {
-          if (!this.closed) await this.#core.writeAll(this.#rid, part);
-        }
-      } catch {
-        this.close();
-      }
-      this.#unwritten -= length;
-      if (this.#unwritten < HIGH_WATER && this.#drain) {
-        this.#drain.resolve();
-        this.#drain = null;
-      }
-    });
-  }
-
-  drained(): Promise<void> {
-    if (this.#unwritten < HIGH_WATER || this.closed) return Promise.resolve();
-    return (this.#drain ??= Promise.withResolvers()).promise;
-  }
-
-  async flushed(): Promise<void> {
-    await new Promise<void>((resolve) => queueMicrotask(resolve));
-    await this.#writing;
+  protected writePart(part: Uint8Array): Promise<void> {
+    return this.#core.writeAll(this.#rid, part);
   }
 
   protected setRef(ref: boolean): void {
@@ -599,9 +648,8 @@ export class ProcessLink extends Link {
   }
 
   protected shut(): void {
-    this.#drain?.resolve();
     // Let queued writes finish before the descriptor goes.
-    this.#writing.finally(() => {
+    this.afterWrites(() => {
       try {
         this.#core.close(this.#rid);
       } catch {
@@ -726,32 +774,4 @@ export class PortLink extends Link {
   protected shut(): void {
     this.#port.close();
   }
-}
-
-/** The link of a child that has no channel. */
-class ClosedLink extends Link {
-  readonly sameProcess = false;
-
-  constructor() {
-    super();
-    this.close();
-  }
-
-  protected encode(): null {
-    return null;
-  }
-
-  protected write(): void {}
-
-  drained(): Promise<void> {
-    return Promise.resolve();
-  }
-
-  flushed(): Promise<void> {
-    return Promise.resolve();
-  }
-
-  protected setRef(): void {}
-
-  protected shut(): void {}
 }

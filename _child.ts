@@ -10,6 +10,7 @@
 import { broker } from "./_broker.ts";
 import { watchParent } from "./_common.ts";
 import { ChildLink } from "./_channel.ts";
+import { StdioChildLink } from "./_stdio_channel.ts";
 import { decodePayload, EmptyFrameError, readFrameSync } from "./_codec.ts";
 import { canSignalGroups } from "./_permissions.ts";
 import {
@@ -43,7 +44,9 @@ function begin(): void {
   // seen here means the parent died: end at once, quietly, as the orphan
   // watch would (what waited on the parent would only print a broken pipe).
   broker().openUpstream = () => {
-    const link = new ChildLink();
+    const link = header.stdio === undefined
+      ? new ChildLink()
+      : new StdioChildLink(header.stdio);
     link.done.then(orphaned);
     return link;
   };

@@ -24,6 +24,11 @@ export interface ChildHeader {
   fields: string[];
   /** How the payload (args, or subclass fields) is encoded. */
   encoding: "json" | "v8";
+  /**
+   * The key of the public channel on stdin and stdout (`_stdio_channel.ts`);
+   * absent when the channel is the socket at fd 3.
+   */
+  stdio?: string;
 }
 
 /** How the child finds a target function; see ARCHITECTURE.md. */

@@ -22,12 +22,7 @@
  * @module
  */
 
-import {
-  encodeFrame,
-  type Payload,
-  preloadCodec,
-  preparePayload,
-} from "./_codec.ts";
+import { encodeFrame, preloadCodec, preparePayload } from "./_codec.ts";
 import { encodeShared, registerError } from "./_shared.ts";
 import "./_remote_sync.ts";
 import { broker, type RemoteForm, UNSENT } from "./_broker.ts";
@@ -39,10 +34,11 @@ import {
 } from "./_reaper.ts";
 import {
   channelOption,
-  channelSupported,
+  fdChannel,
   type Link,
   ProcessLink,
 } from "./_channel.ts";
+import { pinChild, StdioLink } from "./_stdio_channel.ts";
 import {
   checkPermissions,
   permissionFlags,
@@ -412,11 +408,6 @@ export class Process<A extends unknown[] = unknown[]> implements Runnable {
     // _broker.ts), granted once its link exists.
     const handed: [object, RemoteForm][] = [];
     const onRemote = (object: object, form: RemoteForm) => {
-      if (!channelSupported()) {
-        throw new Error(
-          `it holds a ${object.constructor.name}, which needs a channel to the child, and this Deno (${Deno.version.deno}) lacks the internal extra-stdio API it is made with`,
-        );
-      }
       if (UNSENT in object) sent.push(object);
       handed.push([object, form]);
       return form;
@@ -470,7 +461,11 @@ export class Process<A extends unknown[] = unknown[]> implements Runnable {
     if (flags.includes("--allow-run")) {
       broker().watchGroups(link, trackGroups(this.#descendants));
     }
-    const written = writeFrame(child, header, payload);
+    if (link instanceof StdioLink) header.stdio = link.key;
+    const frame = encodeFrame(header, payload.bytes);
+    const written = link instanceof StdioLink
+      ? link.writeStart(frame)
+      : writeFrame(child, frame);
     const tracked = {
       process: this,
       daemon: this.#daemon,
@@ -478,7 +473,7 @@ export class Process<A extends unknown[] = unknown[]> implements Runnable {
       terminate: () => this.terminate(),
       ref: () => {
         this.#pinned = true;
-        child.ref();
+        pinChild(child, true);
       },
     };
     state.children.add(tracked);
@@ -885,21 +880,23 @@ function spawnChild(
   entry: string,
   options: { env?: Record<string, string>; cwd?: string | URL },
 ): { child: Deno.ChildProcess; link: Link } {
+  const fd = fdChannel();
   const child = new Deno.Command(Deno.execPath(), {
     args: ["run", "--no-prompt", ...flags, ...configFlag(), entry],
     stdin: "piped",
-    stdout: "inherit",
+    // The public channel carries the child's output with its own chunks.
+    stdout: fd ? "inherit" : "piped",
     stderr: "inherit",
     // Its own session and process group, so that terminate() and kill()
     // can reach everything it starts.
     detached: true,
     env: options.env,
     cwd: options.cwd,
-    // The channel for queues, pipes and pools, at the child's fd 3.
-    ...channelOption(),
+    // The fast channel for queues, pipes and pools, at the child's fd 3.
+    ...(fd ? channelOption() : {}),
   }).spawn();
   const link = broker().attach(
-    channelSupported() ? new ProcessLink(child) : ProcessLink.none(),
+    fd ? new ProcessLink(child) : new StdioLink(child),
     `${child.pid}:1`,
   );
   // No child holds the event loop by itself: see installExitHooks().
@@ -1204,12 +1201,11 @@ function isFile(path: string): boolean {
   }
 }
 
+/** Writes the start frame to a fast-path child, and ends its stdin. */
 async function writeFrame(
   child: Deno.ChildProcess,
-  header: ChildHeader,
-  payload: Payload,
+  frame: Uint8Array,
 ): Promise<void> {
-  const frame = encodeFrame(header, payload.bytes);
   const writer = child.stdin.getWriter();
   try {
     await writer.write(frame);

@@ -1,0 +1,373 @@
+// Copyright 2026 the @parallel/multiprocessing authors. MIT license.
+// The public-API channel to a child process: its stdin and stdout, on Deno's
+// public APIs only, for a Deno without the fast path of `_channel.ts` (2.5
+// and 2.6, or one whose internals changed), or when the environment asks for
+// it (`MULTIPROCESSING_CHANNEL=stdio`). See ARCHITECTURE.md, "The channel".
+//
+// Parent to child: the child's stdin carries the start frame, then the
+// channel's frames, as the fast path's socket does. The child reads it in an
+// unref'd `node:worker_threads` worker, so that a pending read never keeps
+// the child alive (a read of `Deno.stdin` cannot be cancelled before 2.9).
+//
+// Child to parent: the child's stdout carries what the child prints and the
+// channel's bytes, cut into chunks written with one `write()` each:
+//
+//   key (16 random bytes, this link's) | u16 little-endian length | bytes
+//
+// A chunk is at most `PIPE_BUF` bytes, so no other writer to the pipe (a
+// worker's console, a process that inherited it) can split one. The parent
+// takes the chunks out and writes everything else to its own stdout, in the
+// order it came. Only the child learns the key, from its start frame.
+
+import {
+  DONE,
+  frame,
+  FrameReader,
+  join,
+  Link,
+  type Message,
+  READ_SIZE,
+  StreamLink,
+  unframe,
+} from "./_channel.ts";
+
+/** How many bytes a key has. */
+const KEY_LENGTH = 16;
+/** The largest chunk: what a pipe writes whole (`PIPE_BUF`). */
+const CHUNK_LIMIT = Deno.build.os === "linux" ? 4096 : 512;
+/** The most bytes one chunk carries. */
+const CHUNK_BYTES = CHUNK_LIMIT - KEY_LENGTH - 2;
+
+const pins = new WeakMap<Deno.ChildProcess, number>();
+
+/**
+ * Counts what keeps a child process's status and stdio holding the event
+ * loop: it is ref'd while any holds it (its link waiting for an answer, its
+ * `Process` being waited for at exit).
+ */
+export function pinChild(child: Deno.ChildProcess, pinned: boolean): void {
+  const count = (pins.get(child) ?? 0) + (pinned ? 1 : -1);
+  pins.set(child, count);
+  if (count === 1 && pinned) child.ref();
+  if (count === 0 && !pinned) child.unref();
+}
+
+/** Writes all of `bytes` to a stdout-like sink, synchronously. */
+function writeAllSync(
+  sink: { writeSync(bytes: Uint8Array): number },
+  bytes: Uint8Array,
+): void {
+  let offset = 0;
+  while (offset < bytes.length) {
+    offset += sink.writeSync(bytes.subarray(offset));
+  }
+}
+
+/**
+ * Splits what a child wrote to its stdout into the channel's chunks (those
+ * that start with the key) and its output (everything else), in order. A
+ * chunk cut by a read waits for the next; so does a tail that could begin
+ * the key, which `end()` gives back as output.
+ */
+export class ChunkSplitter {
+  #key: Uint8Array;
+  #rest: Uint8Array = new Uint8Array(0);
+
+  constructor(key: Uint8Array) {
+    this.#key = key;
+  }
+
+  /**
+   * Takes a read's bytes: `output` gets each run of output and `chunk` each
+   * chunk's bytes, in the order they were written.
+   */
+  push(
+    bytes: Uint8Array,
+    output: (bytes: Uint8Array) => void,
+    chunk: (bytes: Uint8Array) => void,
+  ): void {
+    let buffer = bytes;
+    if (this.#rest.length > 0) {
+      buffer = new Uint8Array(this.#rest.length + bytes.length);
+      buffer.set(this.#rest);
+      buffer.set(bytes, this.#rest.length);
+      this.#rest = new Uint8Array(0);
+    }
+    let offset = 0;
+    while (offset < buffer.length) {
+      const at = this.#keyAt(buffer, offset);
+      if (at < 0) {
+        output(buffer.subarray(offset));
+        return;
+      }
+      if (at > offset) output(buffer.subarray(offset, at));
+      const body = at + KEY_LENGTH + 2;
+      if (buffer.length < body) {
+        this.#rest = buffer.slice(at);
+        return;
+      }
+      const length = buffer[at + KEY_LENGTH] |
+        (buffer[at + KEY_LENGTH + 1] << 8);
+      if (length > CHUNK_BYTES) {
+        // Not a chunk the child wrote: output that happens to look like one.
+        output(buffer.subarray(at, at + 1));
+        offset = at + 1;
+        continue;
+      }
+      if (buffer.length < body + length) {
+        this.#rest = buffer.slice(at);
+        return;
+      }
+      chunk(buffer.subarray(body, body + length));
+      offset = body + length;
+    }
+  }
+
+  /** At the end of the stream: what was held back, as output. */
+  end(output: (bytes: Uint8Array) => void): void {
+    if (this.#rest.length > 0) output(this.#rest);
+    this.#rest = new Uint8Array(0);
+  }
+
+  /**
+   * Where the key starts at or after `from`, or where a prefix of it ends
+   * the buffer; -1 if neither.
+   */
+  #keyAt(buffer: Uint8Array, from: number): number {
+    const key = this.#key;
+    for (
+      let at = buffer.indexOf(key[0], from);
+      at >= 0;
+      at = buffer.indexOf(key[0], at + 1)
+    ) {
+      const end = Math.min(KEY_LENGTH, buffer.length - at);
+      let i = 1;
+      while (i < end && buffer[at + i] === key[i]) i++;
+      if (i === end) return at;
+    }
+    return -1;
+  }
+}
+
+/** The chunks that carry `bytes`, each written whole by one write. */
+export function chunksOf(key: Uint8Array, bytes: Uint8Array): Uint8Array[] {
+  const chunks: Uint8Array[] = [];
+  for (let offset = 0; offset < bytes.length; offset += CHUNK_BYTES) {
+    const part = bytes.subarray(offset, offset + CHUNK_BYTES);
+    const chunk = new Uint8Array(KEY_LENGTH + 2 + part.length);
+    chunk.set(key);
+    chunk[KEY_LENGTH] = part.length & 0xff;
+    chunk[KEY_LENGTH + 1] = part.length >> 8;
+    chunk.set(part, KEY_LENGTH + 2);
+    chunks.push(chunk);
+  }
+  return chunks;
+}
+
+/** A new random key, and its hex form for the child's start frame. */
+function newKey(): { key: Uint8Array; hex: string } {
+  const key = crypto.getRandomValues(new Uint8Array(KEY_LENGTH));
+  const hex = Array.from(key, (byte) => byte.toString(16).padStart(2, "0"))
+    .join("");
+  return { key, hex };
+}
+
+function keyFromHex(hex: string): Uint8Array {
+  if (!/^[0-9a-f]+$/.test(hex) || hex.length !== KEY_LENGTH * 2) {
+    throw new TypeError(
+      `Cannot open the channel: its key must be ${
+        KEY_LENGTH * 2
+      } hex digits, got ${JSON.stringify(hex)}`,
+    );
+  }
+  const key = new Uint8Array(KEY_LENGTH);
+  for (let i = 0; i < KEY_LENGTH; i++) {
+    key[i] = parseInt(hex.slice(2 * i, 2 * i + 2), 16);
+  }
+  return key;
+}
+
+/**
+ * The parent's end of a child's public channel: frames go to the child's
+ * stdin after its start frame; the child's stdout gives back the channel's
+ * chunks and the child's output, which goes on to this process's stdout.
+ */
+export class StdioLink extends StreamLink {
+  /** The key, for the child's start frame. */
+  readonly key: string;
+  protected override readonly endsOnBye = false;
+  #child: Deno.ChildProcess;
+  #writer: WritableStreamDefaultWriter<Uint8Array>;
+  #started = Promise.withResolvers<void>();
+  #pinned = false;
+
+  /** Opens the link to a child spawned with its stdin and stdout piped. */
+  constructor(child: Deno.ChildProcess) {
+    super();
+    this.#child = child;
+    const { key, hex } = newKey();
+    this.key = hex;
+    this.#writer = child.stdin.getWriter();
+    // Nothing goes before the start frame, which the child reads first.
+    this.writeAfter(this.#started.promise);
+    this.#readLoop(key);
+  }
+
+  /**
+   * Writes the child's start frame; the channel's frames follow it.
+   *
+   * @returns A promise that resolves when it is written, or the child has
+   * gone (its exit code tells why).
+   */
+  async writeStart(bytes: Uint8Array): Promise<void> {
+    try {
+      await this.#writer.write(bytes);
+    } catch {
+      // A child that died before reading it: its exit code reports it.
+    }
+    this.#started.resolve();
+  }
+
+  async #readLoop(key: Uint8Array): Promise<void> {
+    const splitter = new ChunkSplitter(key);
+    const frames = new FrameReader();
+    const output = (bytes: Uint8Array) => {
+      this.noteData();
+      try {
+        writeAllSync(Deno.stdout, bytes);
+      } catch {
+        // This process's stdout is closed: the output has nowhere to go.
+      }
+    };
+    const chunk = (bytes: Uint8Array) => {
+      this.noteData();
+      if (this.closed) return;
+      frames.push(bytes, (body) => this.deliver(unframe(body)));
+    };
+    try {
+      // The output goes on after the link closes, until the child's stdout
+      // ends: a process the child started may have inherited it.
+      for await (const bytes of this.#child.stdout) {
+        splitter.push(bytes, output, chunk);
+      }
+    } catch {
+      // A reset pipe ends the stream as its end would.
+    }
+    splitter.end(output);
+    this.close();
+  }
+
+  protected writePart(part: Uint8Array): Promise<void> {
+    return this.#writer.write(part);
+  }
+
+  protected setRef(ref: boolean): void {
+    if (ref === this.#pinned) return;
+    this.#pinned = ref;
+    pinChild(this.#child, ref);
+  }
+
+  protected shut(): void {
+    // A link closed while held is not released (see Link.release): its pin
+    // would keep the child's status holding the loop for as long as it runs.
+    this.setRef(false);
+    // The start frame may not be written yet: a child that never got one
+    // exits when its stdin ends.
+    this.#started.resolve();
+    this.afterWrites(() => this.#writer.close().catch(() => {}));
+  }
+}
+
+/**
+ * What the child's reader runs: it reads stdin and posts each read to the
+ * child's main thread, `null` at its end. (CommonJS, as `eval` workers are.)
+ */
+const READER_SOURCE = `
+const { parentPort } = require("node:worker_threads");
+(async () => {
+  const buffer = new Uint8Array(${READ_SIZE});
+  for (;;) {
+    let n = null;
+    try { n = await Deno.stdin.read(buffer); } catch {}
+    if (n === null) break;
+    parentPort.postMessage(buffer.slice(0, n));
+  }
+  parentPort.postMessage(null);
+})();
+`;
+
+interface NodeWorker {
+  on(event: string, listener: (value: never) => void): void;
+  ref(): void;
+  unref(): void;
+  terminate(): Promise<number>;
+}
+
+/**
+ * The child's end of its public channel: reads come from stdin through an
+ * unref'd worker; writes go to stdout as chunks, synchronously, so that
+ * nothing this thread prints can fall inside one.
+ */
+export class StdioChildLink extends Link {
+  readonly sameProcess = false;
+  #key: Uint8Array;
+  #reader: NodeWorker;
+
+  /**
+   * Opens the link. (The child's stdin is the channel's from then on: the
+   * user's code must not read it, as a fast-path child finds it at its end.)
+   *
+   * @param hex The key from the start frame.
+   */
+  constructor(hex: string) {
+    super();
+    this.#key = keyFromHex(hex);
+    const { Worker } = (globalThis as unknown as {
+      process: { getBuiltinModule(name: string): unknown };
+    }).process.getBuiltinModule("node:worker_threads") as {
+      Worker: new (source: string, options: { eval: true }) => NodeWorker;
+    };
+    this.#reader = new Worker(READER_SOURCE, { eval: true });
+    this.#reader.unref();
+    const frames = new FrameReader();
+    this.#reader.on("message", (bytes: Uint8Array | null) => {
+      if (bytes === null) this.close();
+      else frames.push(bytes, (body) => this.deliver(unframe(body)));
+    });
+    this.#reader.on("error", () => this.close());
+  }
+
+  protected encode(message: Message): Uint8Array[] {
+    return frame(message);
+  }
+
+  protected write(batch: unknown[]): void {
+    try {
+      for (const part of join(this.encodeRuns(batch))) {
+        for (const chunk of chunksOf(this.#key, part)) {
+          writeAllSync(Deno.stdout, chunk);
+        }
+      }
+    } catch {
+      // The parent's end is gone.
+      this.close();
+    }
+  }
+
+  drained(): Promise<void> {
+    return DONE;
+  }
+
+  flushed(): Promise<void> {
+    return new Promise((resolve) => queueMicrotask(resolve));
+  }
+
+  protected setRef(ref: boolean): void {
+    if (ref) this.#reader.ref();
+    else this.#reader.unref();
+  }
+
+  protected shut(): void {
+    void this.#reader.terminate();
+  }
+}
