@@ -22,6 +22,16 @@ export interface WaitOptions {
 export const MAX_TIMER = 2 ** 31 - 1;
 
 /**
+ * Whether this Deno is older than `major.minor`. Where a release lacks what
+ * the package uses, the check names it (see ARCHITECTURE.md, "Supported Deno
+ * releases").
+ */
+export function denoBefore(major: number, minor: number): boolean {
+  const [ownMajor, ownMinor] = Deno.version.deno.split(".").map(Number);
+  return ownMajor < major || (ownMajor === major && ownMinor < minor);
+}
+
+/**
  * A timer for any delay: setTimeout takes at most 2^31 - 1 ms, so longer
  * ones are chained. `unref` keeps it from holding the event loop.
  */
@@ -381,7 +391,7 @@ function coreTimer(
  * @param callback What to call.
  * @param ms The interval in milliseconds.
  */
-function unrefInterval(callback: () => void, ms: number): void {
+export function unrefInterval(callback: () => void, ms: number): void {
   if (!coreTimer(callback, ms, true, false)) {
     Deno.unrefTimer(setInterval(callback, ms));
   }

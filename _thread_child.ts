@@ -37,6 +37,22 @@ function begin(given: Header): void {
   state.header = given.process;
   state.loading = true;
   adoptIdent(given.ident, given.counter);
+  // Deno.exit() in the thread ends the worker now.
+  globalThis.addEventListener("unload", () => {
+    sayEnd((Deno as { exitCode?: number }).exitCode ?? 0);
+  });
+}
+
+let endSaid = false;
+
+/**
+ * Tells the starting thread that this worker ends, and with what code: Deno
+ * 2.5 and 2.6 send it no exit event for a worker that closes itself.
+ */
+function sayEnd(code: number): void {
+  if (endSaid) return;
+  endSaid = true;
+  parentPort!.postMessage({ kind: "end", code });
 }
 
 // A warm worker gets its header later, in runWarmThread(). It listens for it
@@ -103,6 +119,7 @@ export async function runThread(namespaces: Namespace[]): Promise<void> {
   publishAll();
   if (clean) await broker().goodbye();
   else await broker().flushAll();
+  sayEnd(0);
   // A Python thread ends when run() returns, whatever it left pending: the
   // entry closes the worker when this resolves. (From here, Deno, 2.5 to
   // 2.9 at least, would leak the worker's epoll fd, its eventfd and about

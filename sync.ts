@@ -46,7 +46,12 @@
  * @module
  */
 
-import { MAX_TIMER, waitOptions } from "./_common.ts";
+import {
+  denoBefore,
+  MAX_TIMER,
+  unrefInterval,
+  waitOptions,
+} from "./_common.ts";
 import { getIdent } from "./_ident.ts";
 import { registerError, registerShareable, toShared } from "./_shared.ts";
 import { remoteHooks, syncHelpers, unrefSignals } from "./_sync_internals.ts";
@@ -122,7 +127,17 @@ function parseWait(options: unknown, action: string, acquire = false): Wait {
 
 syncHelpers.parseWait = parseWait;
 
-/** The longest delay `setTimeout` takes without firing at once. */
+/**
+ * Deno before 2.7 (2.5.7 and 2.6.8 measured) does not wake its event loop
+ * when an `Atomics.waitAsync` resolves. There, a waiter that keeps the loop
+ * alive looks again on its own timer, after 1 ms, then twice as long each
+ * time up to 50 ms; and one unref'd ticker, started with this module, wakes
+ * the loop every 10 ms for the waiters that must not keep it alive.
+ */
+const WAKE_BY_TIMER = denoBefore(2, 7);
+const WAKE_FIRST = WAKE_BY_TIMER ? 1 : MAX_TIMER;
+const WAKE_LAST = WAKE_BY_TIMER ? 50 : MAX_TIMER;
+if (WAKE_BY_TIMER) unrefInterval(() => {}, 10);
 
 /**
  * Waits until `cells[index]` is woken or no longer `expected`, the deadline
@@ -157,12 +172,17 @@ async function waitOn(
     resolve(outcome === "ok");
   });
   let timer: ReturnType<typeof setTimeout> | undefined;
+  // A wait that must not keep the loop alive needs a timer only for its
+  // deadline.
+  const unref = signal !== undefined && unrefSignals.has(signal);
+  let look = unref ? MAX_TIMER : WAKE_FIRST;
   const arm = (): void => {
     const rest = deadline - performance.now();
     if (rest <= 0) resolve(false);
-    else {
-      timer = setTimeout(arm, Math.min(rest, MAX_TIMER));
-      if (signal && unrefSignals.has(signal)) Deno.unrefTimer(timer);
+    else if (!unref || rest !== Infinity) {
+      timer = setTimeout(arm, Math.min(rest, look));
+      look = Math.min(look * 2, unref ? MAX_TIMER : WAKE_LAST);
+      if (unref) Deno.unrefTimer(timer);
     }
   };
   const abort = (): void => reject(signal?.reason);

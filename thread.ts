@@ -26,6 +26,7 @@ import type { Worker } from "node:worker_threads";
 import {
   checkBoolean,
   checkName,
+  denoBefore,
   keepAliveWhile,
   refillLater,
   settle,
@@ -133,11 +134,21 @@ type Role = "thread" | "self" | "main";
 let nextRole: Role = "thread";
 
 /** Messages a thread's worker posts to its parent. */
+/**
+ * Whether this Deno may emit no `exit` for a worker that ends itself (2.5.7
+ * emits none; 2.6.8 and later do): the starting thread ends it then.
+ */
+const WORKER_EXIT_LOST = denoBefore(2, 7);
+
 type ThreadMessage = {
   kind: "exception";
   name: string;
   message: string;
   stack: string;
+} | {
+  /** The worker is closing (its `unload`), with its exit code. */
+  kind: "end";
+  code: number;
 };
 
 /** Per-isolate thread state. */
@@ -335,7 +346,9 @@ export class Thread<A extends unknown[] = unknown[]> implements Runnable {
       }
     } catch (error) {
       if (warm) runtime().warmWorkers?.unshift(warm);
+      // Both: Deno 2.5 keeps the other end open when one closes.
       port1.close();
+      port2.close();
       if (!(error instanceof DOMException && error.name === "DataCloneError")) {
         throw error;
       }
@@ -354,7 +367,19 @@ export class Thread<A extends unknown[] = unknown[]> implements Runnable {
     if (this.#daemon) worker.unref();
     threadState().started.add(this);
     let failed = false;
-    worker.on("message", (message: ThreadMessage) => {
+    let exited = false;
+    // The code the worker said it closes with, when it ends itself.
+    let ending: number | null = null;
+    worker.on("message", async (message: ThreadMessage) => {
+      if (message?.kind === "end") {
+        ending = typeof message.code === "number" ? message.code : 0;
+        // Deno 2.5 reports no exit for a worker that closes itself: once
+        // what it sent is delivered, end it here.
+        if (!WORKER_EXIT_LOST) return;
+        await link.finish();
+        if (!exited) void worker.terminate();
+        return;
+      }
       if (message?.kind !== "exception") return;
       failed = true;
       // Structured clone keeps only built-in error classes: restore the
@@ -363,26 +388,25 @@ export class Thread<A extends unknown[] = unknown[]> implements Runnable {
       const error = new Error(text);
       error.name = name;
       error.stack = stack;
-      this.#report(error);
+      this.#report(this.#withoutEntry(error));
     });
     worker.on("error", (error: Error) => {
       failed = true;
-      // The entry is a long data: URL that says nothing to the reader.
-      const entry = /data:text\/javascript,[^\s'"]+/g;
-      const label = `the entry of ${this.#name}`;
-      for (const key of ["message", "stack"] as const) {
-        if (typeof error?.[key] === "string") {
-          error[key] = error[key].replace(entry, label);
-        }
-      }
-      this.#report(error);
+      this.#report(this.#withoutEntry(error));
+      // An uncaught error ends the worker; Deno 2.5 then reports no exit.
+      if (WORKER_EXIT_LOST && !exited) void worker.terminate();
     });
     this.#exited = new Promise<void>((resolve) => {
       worker.once("exit", async (code: number) => {
+        exited = true;
         // Its messages are delivered before the port reports the close.
         await link.finish();
         // A code of its own comes from Deno.exit() in the thread.
-        this.#exitCode = this.#terminated ? -15 : failed ? 1 : code || 0;
+        this.#exitCode = this.#terminated
+          ? -15
+          : failed
+          ? 1
+          : ending ?? code ?? 0;
         // Closing a worker ends what it started, as its groups do now.
         for (const pgid of this.#groups) {
           signalGroup(pgid, "SIGTERM");
@@ -393,6 +417,18 @@ export class Thread<A extends unknown[] = unknown[]> implements Runnable {
         resolve();
       });
     });
+  }
+
+  /** The error with the entry's long data: URL named for the reader. */
+  #withoutEntry(error: Error): Error {
+    const entry = /data:text\/javascript,[^\s'"]+/g;
+    const label = `the entry of ${this.#name}`;
+    for (const key of ["message", "stack"] as const) {
+      if (typeof error?.[key] === "string") {
+        error[key] = error[key].replace(entry, label);
+      }
+    }
+    return error;
   }
 
   /**
@@ -863,17 +899,28 @@ runtime().startMethodHooks.add((_method, stale) => {
 });
 
 function entryUrl(modules: string[]): string {
+  const names = modules.map((_, i) => `m${i}`);
   const lines = [
-    `import { runThread } from ${JSON.stringify(THREAD_CHILD_URL)};`,
-  ];
-  modules.forEach((url, i) => {
-    lines.push(`import * as m${i} from ${JSON.stringify(url)};`);
-  });
-  lines.push(
-    `await runThread([${modules.map((_, i) => `m${i}`).join(", ")}]);`,
+    'import { parentPort } from "node:worker_threads";',
+    // Imported here, one after another, so that a module that cannot load
+    // is an exception of this thread, said once (uncaught, Deno would print
+    // it with this entry's URL as well).
+    "try {",
+    `  const { runThread } = await import(${
+      JSON.stringify(THREAD_CHILD_URL)
+    });`,
+    ...modules.map((url, i) =>
+      `  const ${names[i]} = await import(${JSON.stringify(url)});`
+    ),
+    `  await runThread([${names.join(", ")}]);`,
+    "} catch (error) {",
+    "  const { name, message, stack } = error instanceof Error ? error : new Error(String(error));",
+    '  parentPort.postMessage({ kind: "exception", name, message, stack: stack ?? "" });',
+    '  parentPort.postMessage({ kind: "end", code: 1 });',
+    "}",
     // Here, not in the runtime: see runThread.
     "globalThis.close();",
-  );
+  ];
   return `data:text/javascript,${encodeURIComponent(lines.join("\n"))}`;
 }
 
