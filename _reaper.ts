@@ -103,6 +103,17 @@ export function trackGroups(
   };
 }
 
+/**
+ * Starts this runtime's reaper now, if it holds groups at all, rather than
+ * with the first child. For `deno test` before Deno 2.9, whose sanitizers
+ * count a process that lives on past a test (this one lives as long as the
+ * program) against the test that started it, even unref'd: a test module
+ * calls this at its top level, before its tests.
+ */
+export function startReaper(): void {
+  if (!reaper && canSignalGroups()) reaper = spawnReaper();
+}
+
 function tell(line: string): void {
   try {
     if (!reaper) {

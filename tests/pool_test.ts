@@ -41,6 +41,10 @@ import {
 } from "./fixtures/pool_targets.ts";
 import { chunkRanges } from "../_pool_worker.ts";
 import { deno, isRunning, waitGone } from "./_helpers.ts";
+import { startReaper } from "../_reaper.ts";
+
+// Before any test: see startReaper (the sanitizers of Deno before 2.9).
+startReaper();
 
 type AnyPool = Pool | ThreadPool;
 

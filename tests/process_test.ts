@@ -32,6 +32,10 @@ import {
   tryRead,
 } from "./fixtures/targets.ts";
 import { deno, isRunning, readUntil, waitGone } from "./_helpers.ts";
+import { startReaper } from "../_reaper.ts";
+
+// Before any test: see startReaper (the sanitizers of Deno before 2.9).
+startReaper();
 
 const RUN = { run: true } as const;
 

@@ -34,6 +34,10 @@ import {
   reportEmpty,
   shareOwnQueue,
 } from "./fixtures/channel_targets.ts";
+import { startReaper } from "../_reaper.ts";
+
+// Before any test: see startReaper (the sanitizers of Deno before 2.9).
+startReaper();
 
 const PERMISSIONS = { run: true, read: true } as const;
 

@@ -14,6 +14,10 @@ import { deno } from "./_helpers.ts";
 import { IOREDIS } from "../_ioredis.ts";
 import { Batch, Incrementer, Popper } from "./fixtures/redis_targets.ts";
 import { Counter } from "../examples/redis_counter.ts";
+import { startReaper } from "../_reaper.ts";
+
+// Before any test: see startReaper (the sanitizers of Deno before 2.9).
+startReaper();
 
 const REDIS_URL = Deno.env.get("REDIS_URL");
 const REQUIRED = Deno.env.get("MULTIPROCESSING_REQUIRE_REDIS") === "1";

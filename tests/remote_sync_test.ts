@@ -28,6 +28,10 @@ import {
   watchEvent,
 } from "./fixtures/channel_targets.ts";
 import { deno } from "./_helpers.ts";
+import { startReaper } from "../_reaper.ts";
+
+// Before any test: see startReaper (the sanitizers of Deno before 2.9).
+startReaper();
 
 const PERMISSIONS = { run: true, read: true } as const;
 

@@ -21,6 +21,10 @@ import {
 import { FAILING_TARGETS, nothing } from "./fixtures/child_only_failure.ts";
 import { ran, SLOW_TARGETS } from "./fixtures/slow_preload.ts";
 import { deno, waitGone } from "./_helpers.ts";
+import { startReaper } from "../_reaper.ts";
+
+// Before any test: see startReaper (the sanitizers of Deno before 2.9).
+startReaper();
 
 const PERMISSIONS = { run: true, read: true, env: true } as const;
 
