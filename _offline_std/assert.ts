@@ -3,7 +3,7 @@
 // (see README.md beside this file). Same signatures and behaviour as std
 // 1.x for the functions this repository uses; never published.
 
-import { inspect, isDeepStrictEqual } from "node:util";
+import { inspect } from "node:util";
 
 /** Error thrown when an assertion fails, as `@std/assert`'s. */
 export class AssertionError extends Error {
@@ -27,19 +27,192 @@ export function assert(expr: unknown, msg = ""): asserts expr {
   if (!expr) throw new AssertionError(msg);
 }
 
-/** Asserts that `actual` and `expected` are deeply equal. */
+/** Whether `value` is a primitive, as std's `equal` sorts values. */
+function primitive(value: unknown): boolean {
+  return value === null || value === undefined ||
+    ["string", "number", "boolean", "bigint", "symbol"].includes(typeof value);
+}
+
+/** Own string and symbol keys. */
+function keysOf(value: object): (string | symbol)[] {
+  return [
+    ...Object.getOwnPropertyNames(value),
+    ...Object.getOwnPropertySymbols(value),
+  ];
+}
+
+/** Keys along the prototype chain, up to the plain object or array. */
+function keysUpTheChain(value: object | null): Set<string | symbol> {
+  const keys = new Set<string | symbol>();
+  for (
+    let level = value;
+    level !== null && level !== Object.prototype &&
+    level !== Array.prototype;
+    level = Object.getPrototypeOf(level)
+  ) {
+    for (const key of keysOf(level)) keys.add(key);
+  }
+  return keys;
+}
+
+/** Compared by their string form, as std compares them. */
+const BY_STRING: Set<unknown> = new Set(
+  [RegExp, URL, URLSearchParams, Intl.Locale].map((type) => type.prototype),
+);
+const TYPED_ARRAY = Object.getPrototypeOf(Uint8Array);
+
+/**
+ * Deep equality with std 1.x's rules: `Object.is` or `===` (so `-0` equals
+ * `0`, `NaN` equals `NaN`); a null prototype counts as `Object.prototype`;
+ * typed arrays and buffers by element; dates by time; sets and maps by
+ * members; regular expressions and URLs by string; other objects by every
+ * key up their prototype chain (so boxed primitives compare by their own
+ * keys only); cycles are followed once.
+ */
+export function equal(a: unknown, b: unknown): boolean {
+  const seen = new Map<unknown, unknown>();
+  const same = (x: unknown, y: unknown) => x === y || Object.is(x, y);
+  const compare = (x: unknown, y: unknown): boolean => {
+    if (same(x, y)) return true;
+    if (primitive(x) || primitive(y)) return false;
+    if (x instanceof Date && y instanceof Date) {
+      return Object.is(x.getTime(), y.getTime());
+    }
+    if (typeof x !== "object" || typeof y !== "object") return false;
+    const px = Object.getPrototypeOf(x);
+    const py = Object.getPrototypeOf(y);
+    const plain = (proto: unknown) =>
+      proto === null || proto === Object.prototype;
+    if (px !== py && !(plain(px) && plain(py))) return false;
+    if (
+      x instanceof TYPED_ARRAY || x instanceof ArrayBuffer ||
+      x instanceof SharedArrayBuffer
+    ) {
+      const view = (value: unknown) =>
+        (value instanceof TYPED_ARRAY
+          ? value
+          : new Uint8Array(value as ArrayBuffer)) as ArrayLike<unknown>;
+      const [vx, vy] = [view(x), view(y)];
+      if (vx.length !== vy.length) return false;
+      for (let i = 0; i < vx.length; i++) if (!same(vx[i], vy[i])) return false;
+      return true;
+    }
+    if (x instanceof WeakMap || x instanceof WeakSet) {
+      throw new TypeError(`Cannot compare ${px.constructor.name} instances`);
+    }
+    if (x instanceof WeakRef) {
+      return compare(x.deref(), (y as WeakRef<WeakKey>).deref());
+    }
+    if (seen.get(x) === y) return true;
+    if (Object.keys(x!).length !== Object.keys(y!).length) return false;
+    seen.set(x, y);
+    if (
+      (x instanceof Set || x instanceof Map) &&
+      (y instanceof Set || y instanceof Map)
+    ) {
+      return sameMembers(x, y, compare);
+    }
+    if (px === null || px === Object.prototype || px === Array.prototype) {
+      for (const key of new Set([...keysOf(x!), ...keysOf(y!)])) {
+        if (!sameAt(x!, y!, key, compare)) return false;
+      }
+      return true;
+    }
+    if (BY_STRING.has(px)) return String(x) === String(y);
+    for (const key of keysUpTheChain(x).union(keysUpTheChain(y))) {
+      if (!sameAt(x!, y!, key, compare)) return false;
+    }
+    return true;
+  };
+  return compare(a, b);
+}
+
+function sameAt(
+  x: object,
+  y: object,
+  key: string | symbol,
+  compare: (x: unknown, y: unknown) => boolean,
+): boolean {
+  const [vx, vy] = [
+    (x as Record<string | symbol, unknown>)[key],
+    (y as Record<string | symbol, unknown>)[key],
+  ];
+  return compare(vx, vy) && (key in x) === (key in y);
+}
+
+/** Sets and maps: the same size, and each member matched by one of the other's. */
+function sameMembers(
+  x: Set<unknown> | Map<unknown, unknown>,
+  y: Set<unknown> | Map<unknown, unknown>,
+  compare: (x: unknown, y: unknown) => boolean,
+): boolean {
+  if (x.size !== y.size) return false;
+  const keys = [...x.keys()];
+  if (keys.every(primitive)) {
+    if (x instanceof Set) {
+      return x.symmetricDifference(y as Set<unknown>).size === 0;
+    }
+    const other = y as Map<unknown, unknown>;
+    return keys.every((key) =>
+      other.has(key) && compare(x.get(key), other.get(key))
+    );
+  }
+  let unmatched = x.size;
+  for (const [kx, vx] of x.entries()) {
+    for (const [ky, vy] of y.entries()) {
+      if (!compare(kx, ky)) continue;
+      if ((kx === vx && ky === vy) || compare(vx, vy)) {
+        unmatched--;
+        break;
+      }
+    }
+  }
+  return unmatched === 0;
+}
+
+/** The lines of `actual` and `expected` as a diff, as std prints one. */
+function diffMessage(actual: unknown, expected: unknown): string {
+  const [a, b] = [show(actual).split("\n"), show(expected).split("\n")];
+  // Longest common subsequence of lines, then a walk that marks the rest.
+  const table = Array.from(
+    { length: a.length + 1 },
+    () => new Array<number>(b.length + 1).fill(0),
+  );
+  for (let i = a.length - 1; i >= 0; i--) {
+    for (let j = b.length - 1; j >= 0; j--) {
+      table[i][j] = a[i] === b[j]
+        ? table[i + 1][j + 1] + 1
+        : Math.max(table[i + 1][j], table[i][j + 1]);
+    }
+  }
+  const lines: string[] = [];
+  let [i, j] = [0, 0];
+  while (i < a.length || j < b.length) {
+    if (i < a.length && j < b.length && a[i] === b[j]) {
+      lines.push(`    ${a[i++]}`);
+      j++;
+    } else if (
+      j < b.length && (i === a.length || table[i][j + 1] >= table[i + 1][j])
+    ) {
+      lines.push(`+   ${b[j++]}`);
+    } else {
+      lines.push(`-   ${a[i++]}`);
+    }
+  }
+  return `\n\n    [Diff] Actual / Expected\n\n\n${lines.join("\n")}\n`;
+}
+
+/** Asserts that `actual` and `expected` are deeply equal (std's `equal`). */
 export function assertEquals<T>(actual: T, expected: T, msg?: string): void {
-  if (isDeepStrictEqual(actual, expected)) return;
+  if (equal(actual, expected)) return;
   throw new AssertionError(
-    `Values are not equal${suffix(msg)}\n\n    actual: ${
-      show(actual)
-    }\n    expected: ${show(expected)}`,
+    `Values are not equal${suffix(msg)}${diffMessage(actual, expected)}`,
   );
 }
 
 /** Asserts that `actual` and `expected` are not deeply equal. */
 export function assertNotEquals<T>(actual: T, expected: T, msg?: string): void {
-  if (!isDeepStrictEqual(actual, expected)) return;
+  if (!equal(actual, expected)) return;
   throw new AssertionError(
     `Expected actual: ${show(actual)} not to be: ${show(expected)}${
       suffix(msg)
