@@ -1180,17 +1180,37 @@ function configFlag(): string[] {
 function findConfig(): string | null {
   const readable = (path: string) =>
     Deno.permissions.querySync({ name: "read", path }).state === "granted";
-  if (!readable(".")) return null;
+  if (!readable(".")) {
+    warnNoConfig("the working directory", "--allow-read=.");
+    return null;
+  }
   let dir = Deno.cwd();
+  let unreadable: string | null = null;
   while (true) {
     for (const name of ["deno.json", "deno.jsonc"]) {
       const path = `${dir}/${name}`;
-      if (readable(path) && isFile(path)) return path;
+      if (!readable(path)) unreadable ??= path;
+      else if (isFile(path)) return path;
     }
     const parent = dir.slice(0, dir.lastIndexOf("/")) || "/";
-    if (parent === dir) return null;
+    if (parent === dir) break;
     dir = parent;
   }
+  if (unreadable !== null) {
+    warnNoConfig(unreadable, `--allow-read=${unreadable}`);
+  }
+  return null;
+}
+
+/**
+ * Says once, on stderr, that the search for `deno.json` stopped where this
+ * process may not read: a child that needs the import map would fail to
+ * load its modules, far from the cause.
+ */
+function warnNoConfig(where: string, flag: string): void {
+  console.error(
+    `@parallel/multiprocessing: children get no deno.json: this process may not read ${where}, where Deno would look for one (if it is there, run with ${flag})`,
+  );
 }
 
 function isFile(path: string): boolean {
