@@ -941,3 +941,62 @@ Deno.test({
     }
   },
 });
+
+Deno.test({
+  name:
+    "From a subdirectory, a parent that may not read deno.json says which read is missing, once",
+  permissions: { run: true, read: true, write: true },
+  async fn() {
+    const project = await Deno.makeTempDir();
+    try {
+      const mod = new URL("../mod.ts", import.meta.url).href;
+      await Deno.writeTextFile(
+        `${project}/deno.json`,
+        JSON.stringify({ imports: { "@parallel/multiprocessing": mod } }),
+      );
+      // The README's Quick start, as main.ts.
+      await Deno.writeTextFile(
+        `${project}/main.ts`,
+        [
+          'import { Process } from "@parallel/multiprocessing";',
+          "export function func(x: number, y: number): void {",
+          "  console.log(x + y);",
+          "}",
+          "if (import.meta.main) {",
+          "  const p = new Process({ target: func, args: [1, 2] });",
+          "  p.start();",
+          "  await p.join();",
+          "  console.log(p.exitCode);",
+          "}",
+        ].join("\n"),
+      );
+      await Deno.mkdir(`${project}/sub`);
+      const run = async (read: string) => {
+        const output = await new Deno.Command(Deno.execPath(), {
+          args: ["run", "--allow-run", `--allow-read=${read}`, "../main.ts"],
+          cwd: `${project}/sub`,
+          stdin: "null",
+          env: { NO_COLOR: "1" },
+        }).output();
+        const decoder = new TextDecoder();
+        return {
+          stdout: decoder.decode(output.stdout),
+          stderr: decoder.decode(output.stderr),
+        };
+      };
+      const blocked = await run(".");
+      const lines = blocked.stderr.split("\n").filter((line) =>
+        line.startsWith("@parallel/multiprocessing:")
+      );
+      assertEquals(lines, [
+        `@parallel/multiprocessing: children get no deno.json: this process may not read ${project}/deno.json, where Deno would look for one (if it is there, run with --allow-read=${project}/deno.json)`,
+      ]);
+      assertEquals(blocked.stdout, "1\n");
+      // With the read it names, the Quick start works from there.
+      const fixed = await run(`.,${project}/deno.json`);
+      assertEquals(fixed.stdout, "3\n0\n", fixed.stderr);
+    } finally {
+      await Deno.remove(project, { recursive: true });
+    }
+  },
+});
