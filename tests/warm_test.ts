@@ -20,7 +20,7 @@ import {
 } from "./fixtures/warm_targets.ts";
 import { FAILING_TARGETS, nothing } from "./fixtures/child_only_failure.ts";
 import { ran, SLOW_TARGETS } from "./fixtures/slow_preload.ts";
-import { deno, waitGone } from "./_helpers.ts";
+import { deno, IDLE_CHILDREN_OUTLIVE, waitGone } from "./_helpers.ts";
 import { startReaper } from "../_reaper.ts";
 
 // Before any test: see startReaper (the sanitizers of Deno before 2.9).
@@ -34,6 +34,7 @@ function idlePids(): number[] {
 }
 
 Deno.test({
+  ...IDLE_CHILDREN_OUTLIVE,
   name: "Warm start runs children from booted idle ones, as spawn does",
   permissions: PERMISSIONS,
   async fn() {
@@ -86,6 +87,7 @@ Deno.test({
 });
 
 Deno.test({
+  ...IDLE_CHILDREN_OUTLIVE,
   name: "Idle warm children neither keep their program alive nor outlive it",
   permissions: PERMISSIONS,
   async fn() {
@@ -106,6 +108,7 @@ Deno.test({
 });
 
 Deno.test({
+  ...IDLE_CHILDREN_OUTLIVE,
   name:
     "A warm start after a revoke gives the child and the thread none of what was revoked",
   permissions: PERMISSIONS,
@@ -136,6 +139,7 @@ Deno.test({
 });
 
 Deno.test({
+  ...IDLE_CHILDREN_OUTLIVE,
   name:
     "A warm program that starts no thread boots no idle worker, nor one it cannot load",
   permissions: PERMISSIONS,
@@ -154,6 +158,7 @@ Deno.test({
 });
 
 Deno.test({
+  ...IDLE_CHILDREN_OUTLIVE,
   name: "setStartMethod() rejects what it does not know",
   permissions: {},
   fn() {
@@ -187,6 +192,7 @@ Deno.test({
 });
 
 Deno.test({
+  ...IDLE_CHILDREN_OUTLIVE,
   name: "Warm start runs threads on booted idle workers",
   permissions: PERMISSIONS,
   async fn() {
@@ -240,6 +246,7 @@ async function booted<T>(idle: () => T[]): Promise<T> {
 }
 
 Deno.test({
+  ...IDLE_CHILDREN_OUTLIVE,
   name: "Warm children and workers preload modules, and run targets from them",
   permissions: PERMISSIONS,
   async fn() {
@@ -298,6 +305,7 @@ Deno.test({
 });
 
 Deno.test({
+  ...IDLE_CHILDREN_OUTLIVE,
   name: "A child ends when its event loop is empty, warm or spawned",
   permissions: PERMISSIONS,
   async fn() {
@@ -324,6 +332,7 @@ Deno.test({
 });
 
 Deno.test({
+  ...IDLE_CHILDREN_OUTLIVE,
   name: "A module that preloads itself in idle children boots no more of them",
   permissions: PERMISSIONS,
   async fn() {
@@ -340,6 +349,7 @@ Deno.test({
 });
 
 Deno.test({
+  ...IDLE_CHILDREN_OUTLIVE,
   name: "A thread or child started while its idle one still preloads runs",
   permissions: PERMISSIONS,
   async fn() {
