@@ -17,7 +17,12 @@ const PUBLIC = [
   "pool.ts",
   "redis_process.ts",
 ];
-const PROBE = "https://jsr.io/@std/assert/meta.json";
+/** The registry Deno resolves `jsr:` from: JSR_URL when set, as in Deno. */
+const REGISTRY = (Deno.env.get("JSR_URL") ?? "https://jsr.io").replace(
+  /\/+$/,
+  "",
+);
+const PROBE = `${REGISTRY}/@std/assert/meta.json`;
 
 async function jsrReachable(): Promise<boolean> {
   try {
@@ -32,6 +37,38 @@ async function jsrReachable(): Promise<boolean> {
 /** The step running now, to stop on an interrupt. */
 let running: Deno.ChildProcess | undefined;
 
+/** Passed, failed and ignored tests (steps included) of each test file. */
+const perFile = new Map<string, [number, number, number]>();
+
+/**
+ * Reads a test run's report line by line: the line of each test or step
+ * that passed or was ignored is counted for its file, not printed; every
+ * other line (failures, their errors, the summary) is printed as it comes.
+ */
+function testLines(): (line: string) => void {
+  let file = "";
+  return (line) => {
+    const running = /^running \d+ tests? from (\S+)/.exec(line);
+    if (running) {
+      file = running[1];
+      return;
+    }
+    const result = /^(?:(\S+) => )?\s*.* \.\.\. (ok|FAILED|ignored)\b/.exec(
+      line,
+    );
+    if (result) {
+      // A doc test is named for its lines: count it for its module.
+      const key = (result[1] ?? file).replace(/^\.\//, "")
+        .replace(/[$#]\d+-\d+\.\w+$/, " (doc examples)");
+      const counts = perFile.get(key) ?? [0, 0, 0];
+      counts[["ok", "FAILED", "ignored"].indexOf(result[2])]++;
+      perFile.set(key, counts);
+      if (result[2] !== "FAILED") return;
+    }
+    console.log(line);
+  };
+}
+
 async function run(
   args: string[],
   scan?: (text: string) => void,
@@ -41,20 +78,36 @@ async function run(
   const child = new Deno.Command(Deno.execPath(), {
     args,
     stdout: scan ? "piped" : "inherit",
-    stderr: "inherit",
-    // Plain text, so that the summary line can be read.
+    // A test run's stderr is what its children print on purpose (the
+    // tracebacks the tests provoke): shown only if the run fails.
+    stderr: scan ? "piped" : "inherit",
+    // Plain text, so that the lines can be read.
     env: scan ? { ...env, NO_COLOR: "1" } : env,
   }).spawn();
   running = child;
-  if (scan) {
-    const decoder = new TextDecoder();
-    for await (const chunk of child.stdout) {
-      const text = decoder.decode(chunk, { stream: true });
-      await Deno.stdout.write(chunk);
-      scan(text);
-    }
+  if (!scan) return (await child.status).success;
+  const errors = new Response(child.stderr).text();
+  const decoder = new TextDecoder();
+  const each = testLines();
+  let partial = "";
+  for await (const chunk of child.stdout) {
+    const text = decoder.decode(chunk, { stream: true });
+    scan(text);
+    const lines = (partial + text).split("\n");
+    partial = lines.pop()!;
+    for (const line of lines) each(line);
   }
-  return (await child.status).success;
+  if (partial) each(partial);
+  const { success } = await child.status;
+  const stderr = await errors;
+  const lines = stderr.trimEnd().split("\n").length;
+  if (!success) console.error(stderr);
+  else if (stderr.trim()) {
+    console.log(
+      `(${lines} lines the tests' children printed to stderr, as expected, not shown)`,
+    );
+  }
+  return success;
 }
 
 const args = Deno.args.filter((arg) => arg !== "--checks-only");
@@ -63,8 +116,8 @@ const online = await jsrReachable();
 const map = online ? [] : ["--import-map=_offline_std/import_map.json"];
 console.log(
   online
-    ? "jsr.io answers: using the JSR imports in deno.json"
-    : "jsr.io does not answer: using the offline stand-ins in _offline_std/",
+    ? `${REGISTRY} answers: using the JSR imports in deno.json`
+    : `${REGISTRY} does not answer: using the offline stand-ins in _offline_std/`,
 );
 
 const steps: string[][] = [
@@ -203,6 +256,14 @@ try {
   ok = rest && examples;
 } finally {
   await redis.stop();
+}
+console.log("");
+for (const [file, [passed, failed, ignored]] of [...perFile].sort()) {
+  const rest = [failed && `${failed} failed`, ignored && `${ignored} ignored`]
+    .filter(Boolean);
+  console.log(
+    `${file}: ${passed} passed${rest.map((part) => `, ${part}`).join("")}`,
+  );
 }
 console.log(`\ntests: ${counts[0]} passed, ${counts[1]} failed`);
 Deno.exit(ok ? 0 : 1);
