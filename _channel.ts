@@ -196,11 +196,7 @@ function v8(): Codec {
 export abstract class Link {
   /** Whether `encode()` sends the message itself (a port posts it). */
   protected readonly sendsAtOnce: boolean = false;
-  /**
-   * Whether the peer's goodbye ends {@linkcode Link.closing}; a link that
-   * also carries the peer's output waits for its end instead.
-   */
-  protected readonly endsOnBye: boolean = true;
+
   /** Whether the peer is a thread of this process (shares memory). */
   abstract readonly sameProcess: boolean;
   /** Called with each message, in order. */
@@ -224,14 +220,14 @@ export abstract class Link {
    * first.
    */
   async closing(limit: number): Promise<void> {
-    if (this.#closed || (this.#saidBye && this.endsOnBye)) return;
+    if (this.#closed || this.#saidBye) return;
     let timer: ReturnType<typeof setTimeout> | undefined;
     const end = performance.now() + limit;
     this.hold();
     try {
       await Promise.race([
         this.#whenClosed.promise,
-        this.endsOnBye ? this.#bye.promise : new Promise<void>(() => {}),
+        this.#bye.promise,
         // The peer is gone: what it wrote is readable at once. A quiet link
         // has nothing more to give, even if a process the peer started
         // holds it open (it inherited the descriptor).
@@ -378,11 +374,6 @@ export abstract class Link {
     this.shut();
     this.onclose();
     this.#whenClosed.resolve();
-  }
-
-  /** Records that the peer sent something (for {@linkcode Link.closing}). */
-  protected noteData(): void {
-    this.#lastData = performance.now();
   }
 
   protected deliver(message: Message): void {

@@ -195,11 +195,11 @@ function keyFromHex(hex: string): Uint8Array {
 export class StdioLink extends StreamLink {
   /** The key, for the child's start frame. */
   readonly key: string;
-  protected override readonly endsOnBye = false;
   #child: Deno.ChildProcess;
   #writer: WritableStreamDefaultWriter<Uint8Array>;
   #started = Promise.withResolvers<void>();
   #pinned = false;
+  #ended = Promise.withResolvers<void>();
 
   /** Opens the link to a child spawned with its stdin and stdout piped. */
   constructor(child: Deno.ChildProcess) {
@@ -232,7 +232,6 @@ export class StdioLink extends StreamLink {
     const splitter = new ChunkSplitter(key);
     const frames = new FrameReader();
     const output = (bytes: Uint8Array) => {
-      this.noteData();
       try {
         writeAllSync(Deno.stdout, bytes);
       } catch {
@@ -240,7 +239,6 @@ export class StdioLink extends StreamLink {
       }
     };
     const chunk = (bytes: Uint8Array) => {
-      this.noteData();
       if (this.closed) return;
       frames.push(bytes, (body) => this.deliver(unframe(body)));
     };
@@ -254,7 +252,27 @@ export class StdioLink extends StreamLink {
       // A reset pipe ends the stream as its end would.
     }
     splitter.end(output);
+    this.#ended.resolve();
     this.close();
+  }
+
+  /**
+   * After the child exited: waits until its stdout has ended, so that all it
+   * printed and sent is out first; at most `limit` ms, for a process it
+   * started may hold the pipe open (its output goes on being passed on).
+   */
+  override async closing(limit: number): Promise<void> {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    this.hold();
+    try {
+      await Promise.race([
+        this.#ended.promise,
+        new Promise<void>((resolve) => timer = setTimeout(resolve, limit)),
+      ]);
+    } finally {
+      clearTimeout(timer);
+      this.release();
+    }
   }
 
   protected writePart(part: Uint8Array): Promise<void> {

@@ -18,6 +18,7 @@ import {
   SimpleQueue,
   Thread,
 } from "../mod.ts";
+import { delay } from "@std/async";
 import { forward, TYPE_ONLY_TARGETS } from "./fixtures/type_only_targets.ts";
 import {
   abortedGet,
@@ -122,10 +123,12 @@ Deno.test({
     const queue = new Queue<number>(2);
     const done = new Queue<string>();
     const producer = start("process", putThenSay, [queue, 6, done]);
+    // Until the child has filled the queue (a bound for a failing test only).
+    for (let i = 0; i < 3000 && !await queue.full(); i++) await delay(10);
+    assertEquals(await queue.full(), true);
     // The producer cannot finish: only 2 of its 6 items fit.
     await assertRejects(() => done.get({ timeout: 300 }), Empty);
     assert(await queue.qsize() <= 2, "never more than maxsize");
-    assertEquals(await queue.full(), true);
     const items: number[] = [];
     for (let i = 0; i < 6; i++) items.push(await queue.get());
     assertEquals(items, [0, 1, 2, 3, 4, 5]);
