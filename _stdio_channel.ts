@@ -19,6 +19,7 @@
 // takes the chunks out and writes everything else to its own stdout, in the
 // order it came. Only the child learns the key, from its start frame.
 
+import { holdHandle } from "./_common.ts";
 import {
   DONE,
   frame,
@@ -37,20 +38,6 @@ const KEY_LENGTH = 16;
 const CHUNK_LIMIT = Deno.build.os === "linux" ? 4096 : 512;
 /** The most bytes one chunk carries. */
 const CHUNK_BYTES = CHUNK_LIMIT - KEY_LENGTH - 2;
-
-const pins = new WeakMap<Deno.ChildProcess, number>();
-
-/**
- * Counts what keeps a child process's status and stdio holding the event
- * loop: it is ref'd while any holds it (its link waiting for an answer, its
- * `Process` being waited for at exit).
- */
-export function pinChild(child: Deno.ChildProcess, pinned: boolean): void {
-  const count = (pins.get(child) ?? 0) + (pinned ? 1 : -1);
-  pins.set(child, count);
-  if (count === 1 && pinned) child.ref();
-  if (count === 0 && !pinned) child.unref();
-}
 
 /** Writes all of `bytes` to a stdout-like sink, synchronously. */
 function writeAllSync(
@@ -282,7 +269,7 @@ export class StdioLink extends StreamLink {
   protected setRef(ref: boolean): void {
     if (ref === this.#pinned) return;
     this.#pinned = ref;
-    pinChild(this.#child, ref);
+    holdHandle(this.#child, ref);
   }
 
   protected shut(): void {

@@ -38,7 +38,7 @@ import {
   type Link,
   ProcessLink,
 } from "./_channel.ts";
-import { pinChild, StdioLink } from "./_stdio_channel.ts";
+import { StdioLink } from "./_stdio_channel.ts";
 import {
   checkPermissions,
   permissionFlags,
@@ -48,6 +48,7 @@ import { type ChildHeader, EXITED, runtime, type TargetRef } from "./_state.ts";
 import {
   checkBoolean,
   checkName,
+  holdHandle,
   keepAliveWhile,
   pyRepr,
   refillLater,
@@ -473,7 +474,7 @@ export class Process<A extends unknown[] = unknown[]> implements Runnable {
       terminate: () => this.terminate(),
       ref: () => {
         this.#pinned = true;
-        pinChild(child, true);
+        holdHandle(child, true);
       },
     };
     state.children.add(tracked);
@@ -895,12 +896,13 @@ function spawnChild(
     // The fast channel for queues, pipes and pools, at the child's fd 3.
     ...(fd ? channelOption() : {}),
   }).spawn();
+  // No child holds the event loop by itself: see installExitHooks(). First,
+  // so that a hold taken as its link is attached (holdHandle) stands.
+  child.unref();
   const link = broker().attach(
     fd ? new ProcessLink(child) : new StdioLink(child),
     `${child.pid}:1`,
   );
-  // No child holds the event loop by itself: see installExitHooks().
-  child.unref();
   // Killed by the reaper if this runtime dies first (see _reaper.ts).
   holdGroup(child.pid);
   return { child, link };
