@@ -70,7 +70,10 @@ function redisTest(
       } finally {
         const keys = await redis.keys(`${base}*`);
         if (keys.length > 0) await redis.del(...keys);
+        // Until the socket is closed: Deno 2.5 resolves quit() before.
+        const ended = new Promise((resolve) => redis.once("end", resolve));
         await redis.quit();
+        await ended;
       }
     },
   });
