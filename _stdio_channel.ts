@@ -12,7 +12,7 @@
 // Child to parent: the child's stdout carries what the child prints and the
 // channel's bytes, cut into chunks written with one `write()` each:
 //
-//   key (16 random bytes, this link's) | u16 little-endian length | bytes
+//   key (16 random bytes, this link's) | u16 little-endian length | bytes | \n
 //
 // A chunk is at most `PIPE_BUF` bytes, so no other writer to the pipe (a
 // worker's console, a process that inherited it) can split one. The parent
@@ -36,8 +36,17 @@ import {
 const KEY_LENGTH = 16;
 /** The largest chunk: what a pipe writes whole (`PIPE_BUF`). */
 const CHUNK_LIMIT = Deno.build.os === "linux" ? 4096 : 512;
-/** The most bytes one chunk carries. */
-const CHUNK_BYTES = CHUNK_LIMIT - KEY_LENGTH - 2;
+/** The most bytes one chunk carries (after its key and length, before its
+ * newline). */
+const CHUNK_BYTES = CHUNK_LIMIT - KEY_LENGTH - 3;
+/**
+ * What ends a chunk. Deno writes `Deno.stdout` through Rust's line-buffered
+ * stdout, which writes up to the last newline of a write at once and the
+ * rest after: a chunk that ends with its only last newline goes out whole,
+ * in one `write()` (a newline inside would cut it in two, and another
+ * writer could come between).
+ */
+const NEWLINE = 0x0a;
 
 /** Writes all of `bytes` to a stdout-like sink, synchronously. */
 function writeAllSync(
@@ -101,12 +110,18 @@ export class ChunkSplitter {
         offset = at + 1;
         continue;
       }
-      if (buffer.length < body + length) {
+      if (buffer.length < body + length + 1) {
         this.#rest = buffer.slice(at);
         return;
       }
+      if (buffer[body + length] !== NEWLINE) {
+        // Not a chunk the child wrote whole.
+        output(buffer.subarray(at, at + 1));
+        offset = at + 1;
+        continue;
+      }
       chunk(buffer.subarray(body, body + length));
-      offset = body + length;
+      offset = body + length + 1;
     }
   }
 
@@ -141,11 +156,12 @@ export function chunksOf(key: Uint8Array, bytes: Uint8Array): Uint8Array[] {
   const chunks: Uint8Array[] = [];
   for (let offset = 0; offset < bytes.length; offset += CHUNK_BYTES) {
     const part = bytes.subarray(offset, offset + CHUNK_BYTES);
-    const chunk = new Uint8Array(KEY_LENGTH + 2 + part.length);
+    const chunk = new Uint8Array(KEY_LENGTH + 3 + part.length);
     chunk.set(key);
     chunk[KEY_LENGTH] = part.length & 0xff;
     chunk[KEY_LENGTH + 1] = part.length >> 8;
     chunk.set(part, KEY_LENGTH + 2);
+    chunk[chunk.length - 1] = NEWLINE;
     chunks.push(chunk);
   }
   return chunks;
