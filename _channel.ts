@@ -536,9 +536,23 @@ export function unframe(bytes: Uint8Array): Message {
  */
 export abstract class StreamLink extends Link {
   readonly sameProcess = false;
+  /**
+   * What the child's start frame carries for it to open its end: the
+   * public channel's key; nothing for the socket at fd 3.
+   */
+  readonly key: number[] | undefined = undefined;
   #writing: Promise<void> = Promise.resolve();
   #unwritten = 0;
   #drain: PromiseWithResolvers<void> | null = null;
+
+  /**
+   * Writes the child's start frame to its stdin; the channel's frames
+   * follow on the channel.
+   *
+   * @returns A promise that resolves when it is written, or the child has
+   * gone (its exit code tells why).
+   */
+  abstract writeStart(bytes: Uint8Array): Promise<void>;
 
   /** Writes one part whole; rejects if the stream is gone. */
   protected abstract writePart(part: Uint8Array): Promise<void>;
@@ -596,13 +610,28 @@ export class ProcessLink extends StreamLink {
   #rid: number;
   #reading: Promise<number> | null = null;
 
+  #child: Deno.ChildProcess;
+
   /** Opens the link to a child spawned with {@linkcode channelOption}. */
   constructor(child: Deno.ChildProcess) {
     super();
     const { core, getExtraPipeRids } = internals()!;
+    this.#child = child;
     this.#core = core;
     this.#rid = getExtraPipeRids(child)[0];
     this.#readLoop();
+  }
+
+  /** Writes the start frame and ends the child's stdin: it has fd 3. */
+  async writeStart(bytes: Uint8Array): Promise<void> {
+    const writer = this.#child.stdin.getWriter();
+    try {
+      await writer.write(bytes);
+      await writer.close();
+    } catch {
+      // A child that died before reading it all (a broken pipe): it exits
+      // with an error of its own, which its exit code reports.
+    }
   }
 
   async #readLoop(): Promise<void> {

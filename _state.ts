@@ -28,7 +28,7 @@ export interface ChildHeader {
    * The key of the public channel on stdin and stdout (`_stdio_channel.ts`);
    * absent when the channel is the socket at fd 3.
    */
-  stdio?: string;
+  stdio?: number[];
 }
 
 /** How the child finds a target function; see ARCHITECTURE.md. */

@@ -36,8 +36,7 @@ import {
 const KEY_LENGTH = 16;
 /** The largest chunk: what a pipe writes whole (`PIPE_BUF`). */
 const CHUNK_LIMIT = Deno.build.os === "linux" ? 4096 : 512;
-/** The most bytes one chunk carries (after its key and length, before its
- * newline). */
+/** The most bytes one chunk carries: less its key, length and newline. */
 const CHUNK_BYTES = CHUNK_LIMIT - KEY_LENGTH - 3;
 /**
  * What ends a chunk. Deno writes `Deno.stdout` through Rust's line-buffered
@@ -167,27 +166,19 @@ export function chunksOf(key: Uint8Array, bytes: Uint8Array): Uint8Array[] {
   return chunks;
 }
 
-/** A new random key, and its hex form for the child's start frame. */
-function newKey(): { key: Uint8Array; hex: string } {
-  const key = crypto.getRandomValues(new Uint8Array(KEY_LENGTH));
-  const hex = Array.from(key, (byte) => byte.toString(16).padStart(2, "0"))
-    .join("");
-  return { key, hex };
-}
-
-function keyFromHex(hex: string): Uint8Array {
-  if (!/^[0-9a-f]+$/.test(hex) || hex.length !== KEY_LENGTH * 2) {
+/** The key a start frame gave, checked: 16 bytes. */
+function keyOf(given: unknown): Uint8Array {
+  if (
+    !Array.isArray(given) || given.length !== KEY_LENGTH ||
+    !given.every((byte) => Number.isInteger(byte) && byte >= 0 && byte < 256)
+  ) {
     throw new TypeError(
-      `Cannot open the channel: its key must be ${
-        KEY_LENGTH * 2
-      } hex digits, got ${JSON.stringify(hex)}`,
+      `Cannot open the channel: its key must be ${KEY_LENGTH} bytes, got ${
+        JSON.stringify(given)
+      }`,
     );
   }
-  const key = new Uint8Array(KEY_LENGTH);
-  for (let i = 0; i < KEY_LENGTH; i++) {
-    key[i] = parseInt(hex.slice(2 * i, 2 * i + 2), 16);
-  }
-  return key;
+  return Uint8Array.from(given);
 }
 
 /**
@@ -196,8 +187,7 @@ function keyFromHex(hex: string): Uint8Array {
  * chunks and the child's output, which goes on to this process's stdout.
  */
 export class StdioLink extends StreamLink {
-  /** The key, for the child's start frame. */
-  readonly key: string;
+  override readonly key: number[];
   #child: Deno.ChildProcess;
   #writer: WritableStreamDefaultWriter<Uint8Array>;
   #started = Promise.withResolvers<void>();
@@ -208,20 +198,15 @@ export class StdioLink extends StreamLink {
   constructor(child: Deno.ChildProcess) {
     super();
     this.#child = child;
-    const { key, hex } = newKey();
-    this.key = hex;
+    const key = crypto.getRandomValues(new Uint8Array(KEY_LENGTH));
+    this.key = [...key];
     this.#writer = child.stdin.getWriter();
     // Nothing goes before the start frame, which the child reads first.
     this.writeAfter(this.#started.promise);
     this.#readLoop(key);
   }
 
-  /**
-   * Writes the child's start frame; the channel's frames follow it.
-   *
-   * @returns A promise that resolves when it is written, or the child has
-   * gone (its exit code tells why).
-   */
+  /** Writes the start frame; the channel's frames follow it on stdin. */
   async writeStart(bytes: Uint8Array): Promise<void> {
     try {
       await this.#writer.write(bytes);
@@ -338,11 +323,11 @@ export class StdioChildLink extends Link {
    * Opens the link. (The child's stdin is the channel's from then on: the
    * user's code must not read it, as a fast-path child finds it at its end.)
    *
-   * @param hex The key from the start frame.
+   * @param key The key from the start frame.
    */
-  constructor(hex: string) {
+  constructor(key: unknown) {
     super();
-    this.#key = keyFromHex(hex);
+    this.#key = keyOf(key);
     const { Worker } = (globalThis as unknown as {
       process: { getBuiltinModule(name: string): unknown };
     }).process.getBuiltinModule("node:worker_threads") as {

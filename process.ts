@@ -35,8 +35,8 @@ import {
 import {
   channelOption,
   fdChannel,
-  type Link,
   ProcessLink,
+  type StreamLink,
 } from "./_channel.ts";
 import { StdioLink } from "./_stdio_channel.ts";
 import {
@@ -462,11 +462,8 @@ export class Process<A extends unknown[] = unknown[]> implements Runnable {
     if (flags.includes("--allow-run")) {
       broker().watchGroups(link, trackGroups(this.#descendants));
     }
-    if (link instanceof StdioLink) header.stdio = link.key;
-    const frame = encodeFrame(header, payload.bytes);
-    const written = link instanceof StdioLink
-      ? link.writeStart(frame)
-      : writeFrame(child, frame);
+    header.stdio = link.key;
+    const written = link.writeStart(encodeFrame(header, payload.bytes));
     const tracked = {
       process: this,
       daemon: this.#daemon,
@@ -880,7 +877,7 @@ function spawnChild(
   flags: string[],
   entry: string,
   options: { env?: Record<string, string>; cwd?: string | URL },
-): { child: Deno.ChildProcess; link: Link } {
+): { child: Deno.ChildProcess; link: StreamLink } {
   const fd = fdChannel();
   const child = new Deno.Command(Deno.execPath(), {
     args: ["run", "--no-prompt", ...flags, ...configFlag(), entry],
@@ -899,10 +896,8 @@ function spawnChild(
   // No child holds the event loop by itself: see installExitHooks(). First,
   // so that a hold taken as its link is attached (holdHandle) stands.
   child.unref();
-  const link = broker().attach(
-    fd ? new ProcessLink(child) : new StdioLink(child),
-    `${child.pid}:1`,
-  );
+  const link = fd ? new ProcessLink(child) : new StdioLink(child);
+  broker().attach(link, `${child.pid}:1`);
   // Killed by the reaper if this runtime dies first (see _reaper.ts).
   holdGroup(child.pid);
   return { child, link };
@@ -932,12 +927,12 @@ function warmEntry(): string {
  * `Deno.env.set()`) are ended: they would hold what a child spawned now
  * would not.
  */
-function takeWarm(): { child: Deno.ChildProcess; link: Link } | null {
+function takeWarm(): { child: Deno.ChildProcess; link: StreamLink } | null {
   const state = runtime();
   const now = warmBoot().context;
   if (state.warm?.some((idle) => idle.context !== now)) endWarm();
   const idle = (state.warm ?? []).shift() as
-    | { child: Deno.ChildProcess; link: Link }
+    | { child: Deno.ChildProcess; link: StreamLink }
     | undefined;
   refillLater(idle !== undefined, fillWarm);
   return idle ?? null;
@@ -1220,21 +1215,6 @@ function isFile(path: string): boolean {
     return Deno.statSync(path).isFile;
   } catch {
     return false;
-  }
-}
-
-/** Writes the start frame to a fast-path child, and ends its stdin. */
-async function writeFrame(
-  child: Deno.ChildProcess,
-  frame: Uint8Array,
-): Promise<void> {
-  const writer = child.stdin.getWriter();
-  try {
-    await writer.write(frame);
-    await writer.close();
-  } catch {
-    // A child that died before reading it all (a broken pipe): it exits
-    // with an error of its own, which its exit code reports.
   }
 }
 
