@@ -25,7 +25,7 @@
  * @module
  */
 
-import "./_remote_sync.ts";
+import "./sync/_remote.ts";
 import {
   ARRIVED,
   BrokenPipeError,
@@ -35,12 +35,12 @@ import {
   registerRemote,
   serveLocally,
   UNSENT,
-} from "./_broker.ts";
-import { checkBoolean, waitOptions } from "./_common.ts";
+} from "./_ipc/broker.ts";
+import { checkBoolean, waitOptions } from "./_util/common.ts";
 import type { WaitOptions } from "./sync.ts";
-import { Mailbox } from "./_mailbox.ts";
-import { copyValue, registerError, toRemote } from "./_shared.ts";
-import { describe } from "./_target.ts";
+import { Mailbox } from "./_ipc/mailbox.ts";
+import { copyValue, registerError, toRemote } from "./_ipc/crossing.ts";
+import { describe } from "./_runtime/target.ts";
 
 export { BrokenPipeError };
 

@@ -27,22 +27,22 @@
  * @module
  */
 
-import { broker, type Call } from "./_broker.ts";
-import { Deadline, EXTRA_MODULES } from "./_common.ts";
+import { broker, type Call } from "./_ipc/broker.ts";
+import { Deadline, EXTRA_MODULES } from "./_util/common.ts";
 import {
   type Chunk,
   chunkRanges,
   FEED_KIND,
   poolWorker,
   type WorkerSetup,
-} from "./_pool_worker.ts";
-import { registerError, toRemote } from "./_shared.ts";
-import { EXITED, runtime, type TargetRef } from "./_state.ts";
-import { describe, describeFunction, inferModules } from "./_target.ts";
+} from "./pool/_worker_loop.ts";
+import { registerError, toRemote } from "./_ipc/crossing.ts";
+import { EXITED, runtime, type TargetRef } from "./_runtime/state.ts";
+import { describe, describeFunction, inferModules } from "./_runtime/target.ts";
 import { type ChildPermissions, Process } from "./process.ts";
 import { Thread } from "./thread.ts";
 
-const POOL_WORKER_URL = new URL("./_pool_worker.ts", import.meta.url).href;
+const POOL_WORKER_URL = new URL("./pool/_worker_loop.ts", import.meta.url).href;
 
 /** How many workers died before starting in a row before work fails. */
 const START_FAILURES = 3;

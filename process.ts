@@ -22,29 +22,38 @@
  * @module
  */
 
-import { encodeFrame, preloadCodec, preparePayload } from "./_codec.ts";
-import { encodeShared, registerError } from "./_shared.ts";
-import "./_remote_sync.ts";
-import { broker, type RemoteForm, UNSENT } from "./_broker.ts";
+import {
+  encodeFrame,
+  preloadCodec,
+  preparePayload,
+} from "./_runtime/start_frame.ts";
+import { encodeShared, registerError } from "./_ipc/crossing.ts";
+import "./sync/_remote.ts";
+import { broker, type RemoteForm, UNSENT } from "./_ipc/broker.ts";
 import {
   holdGroup,
   releaseGroup,
   signalGroup,
   trackGroups,
-} from "./_reaper.ts";
+} from "./_runtime/reaper.ts";
 import {
   channelOption,
   fdChannel,
   ProcessLink,
   type StreamLink,
-} from "./_channel.ts";
-import { StdioLink } from "./_stdio_channel.ts";
+} from "./_ipc/link.ts";
+import { StdioLink } from "./_ipc/stdio_link.ts";
 import {
   checkPermissions,
   permissionFlags,
   warmReadable,
-} from "./_permissions.ts";
-import { type ChildHeader, EXITED, runtime, type TargetRef } from "./_state.ts";
+} from "./_runtime/permissions.ts";
+import {
+  type ChildHeader,
+  EXITED,
+  runtime,
+  type TargetRef,
+} from "./_runtime/state.ts";
 import {
   checkBoolean,
   checkName,
@@ -55,7 +64,7 @@ import {
   settle,
   setUp,
   waitOptions,
-} from "./_common.ts";
+} from "./_util/common.ts";
 import {
   describe,
   explainScope,
@@ -64,9 +73,9 @@ import {
   resolveClass,
   resolveFunction,
   TargetNotFoundError,
-} from "./_target.ts";
+} from "./_runtime/target.ts";
 
-export { TargetNotFoundError } from "./_target.ts";
+export { TargetNotFoundError } from "./_runtime/target.ts";
 
 /** A permission kind a child can be given, as in `Deno.PermissionName`. */
 export type PermissionName =
@@ -870,7 +879,7 @@ export function cpuCount(): number {
 
 // The child's entry: load the runtime first (it reads the start frame and
 // marks the child as loading), then the modules, then run.
-const CHILD_URL = new URL("./_child.ts", import.meta.url).href;
+const CHILD_URL = new URL("./_runtime/child_entry.ts", import.meta.url).href;
 
 /** Spawns a child with its channel; it is unref'd (see installExitHooks). */
 function spawnChild(
@@ -903,7 +912,7 @@ function spawnChild(
   return { child, link };
 }
 
-const WARM_URL = new URL("./_warm.ts", import.meta.url).href;
+const WARM_URL = new URL("./_runtime/warm_entry.ts", import.meta.url).href;
 
 /**
  * The entry of a warm child: it loads what it can while idle, then blocks on

@@ -30,19 +30,19 @@
  * @module
  */
 
-import "./_remote_sync.ts";
+import "./sync/_remote.ts";
 import {
   broker,
   type Call,
   Delivery,
   registerRemote,
   serveLocally,
-} from "./_broker.ts";
-import { waitOptions } from "./_common.ts";
+} from "./_ipc/broker.ts";
+import { waitOptions } from "./_util/common.ts";
 import type { WaitOptions } from "./sync.ts";
-import { Mailbox } from "./_mailbox.ts";
-import { copyValue, registerError, toRemote } from "./_shared.ts";
-import { describe } from "./_target.ts";
+import { Mailbox } from "./_ipc/mailbox.ts";
+import { copyValue, registerError, toRemote } from "./_ipc/crossing.ts";
+import { describe } from "./_runtime/target.ts";
 
 /**
  * Thrown by `putNowait()`, or by `put()` after its timeout, when the queue

@@ -93,9 +93,9 @@ export interface RedisPipeline {
   /** Sends the queue; each result is `[error, value]`. */
   exec(): Promise<[Error | null, unknown][] | null>;
 }
-import { describe } from "./_target.ts";
-import { IOREDIS } from "./_ioredis.ts";
-import { CLEANUP, PREPARE } from "./_state.ts";
+import { describe } from "./_runtime/target.ts";
+import { IOREDIS } from "./_runtime/ioredis.ts";
+import { CLEANUP, PREPARE } from "./_runtime/state.ts";
 import { Process, type ProcessOptions } from "./process.ts";
 
 /** What `values` may be: Redis stores strings, numbers and bytes. */

@@ -51,11 +51,11 @@ import {
   MAX_TIMER,
   unrefInterval,
   waitOptions,
-} from "./_common.ts";
-import { getIdent } from "./_ident.ts";
-import { registerError, registerShareable, toShared } from "./_shared.ts";
-import { remoteHooks, syncHelpers, unrefSignals } from "./_sync_internals.ts";
-import { describe } from "./_target.ts";
+} from "./_util/common.ts";
+import { getIdent } from "./_runtime/ident.ts";
+import { registerError, registerShareable, toShared } from "./_ipc/crossing.ts";
+import { remoteHooks, syncHelpers, unrefSignals } from "./sync/_hooks.ts";
+import { describe } from "./_runtime/target.ts";
 
 // ---------------------------------------------------------------------------
 // Waiting

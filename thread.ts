@@ -32,25 +32,25 @@ import {
   settle,
   setUp,
   waitOptions,
-} from "./_common.ts";
+} from "./_util/common.ts";
 import {
   allocateIdent,
   getIdent,
   identCounter,
   nextThreadNumber,
-} from "./_ident.ts";
-import "./_remote_sync.ts";
-import { broker, type RemoteForm } from "./_broker.ts";
-import { grantsNow } from "./_permissions.ts";
-import { releaseGroup, signalGroup, trackGroups } from "./_reaper.ts";
-import { PortLink } from "./_channel.ts";
-import { decodeShared, encodeShared } from "./_shared.ts";
+} from "./_runtime/ident.ts";
+import "./sync/_remote.ts";
+import { broker, type RemoteForm } from "./_ipc/broker.ts";
+import { grantsNow } from "./_runtime/permissions.ts";
+import { releaseGroup, signalGroup, trackGroups } from "./_runtime/reaper.ts";
+import { PortLink } from "./_ipc/link.ts";
+import { decodeShared, encodeShared } from "./_ipc/crossing.ts";
 import {
   EXITED,
   runtime,
   type TargetRef,
   type ThreadHeader,
-} from "./_state.ts";
+} from "./_runtime/state.ts";
 import type { JoinOptions, Runnable } from "./process.ts";
 import { Event } from "./sync.ts";
 import {
@@ -59,9 +59,9 @@ import {
   type Namespace,
   resolveClass,
   resolveFunction,
-} from "./_target.ts";
+} from "./_runtime/target.ts";
 
-export { getIdent } from "./_ident.ts";
+export { getIdent } from "./_runtime/ident.ts";
 
 /** Options for {@linkcode Thread}. */
 export interface ThreadOptions<A extends unknown[] = unknown[]> {
@@ -803,9 +803,10 @@ function workerThreads(): typeof import("node:worker_threads") {
   return threads;
 }
 
-const THREAD_CHILD_URL = new URL("./_thread_child.ts", import.meta.url).href;
+const THREAD_CHILD_URL =
+  new URL("./_runtime/thread_entry.ts", import.meta.url).href;
 
-const WARM_ENTRY = new URL("./_warm.ts", import.meta.url);
+const WARM_ENTRY = new URL("./_runtime/warm_entry.ts", import.meta.url);
 
 /**
  * The entry of a warm worker: it loads what it can while idle, then waits

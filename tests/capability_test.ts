@@ -12,7 +12,7 @@ import {
   probeIds,
   touch,
 } from "./fixtures/attack_targets.ts";
-import { startReaper } from "../_reaper.ts";
+import { startReaper } from "../_runtime/reaper.ts";
 
 // Before any test: see startReaper (the sanitizers of Deno before 2.9).
 startReaper();

@@ -39,10 +39,10 @@ import {
   TARGETS,
   token,
 } from "./fixtures/pool_targets.ts";
-import { denoBefore } from "../_common.ts";
-import { chunkRanges } from "../_pool_worker.ts";
+import { denoBefore } from "../_util/common.ts";
+import { chunkRanges } from "../pool/_worker_loop.ts";
 import { deno, isRunning, waitGone } from "./_helpers.ts";
-import { startReaper } from "../_reaper.ts";
+import { startReaper } from "../_runtime/reaper.ts";
 
 // Before any test: see startReaper (the sanitizers of Deno before 2.9).
 startReaper();

@@ -32,7 +32,7 @@ import {
   tryRead,
 } from "./fixtures/targets.ts";
 import { deno, isRunning, readUntil, waitGone } from "./_helpers.ts";
-import { startReaper } from "../_reaper.ts";
+import { startReaper } from "../_runtime/reaper.ts";
 
 // Before any test: see startReaper (the sanitizers of Deno before 2.9).
 startReaper();

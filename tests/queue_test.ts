@@ -35,7 +35,7 @@ import {
   reportEmpty,
   shareOwnQueue,
 } from "./fixtures/channel_targets.ts";
-import { startReaper } from "../_reaper.ts";
+import { startReaper } from "../_runtime/reaper.ts";
 
 // Before any test: see startReaper (the sanitizers of Deno before 2.9).
 startReaper();

@@ -11,10 +11,10 @@ import {
 } from "@std/assert";
 import { RedisProcess, type RedisProcessOptions } from "../mod.ts";
 import { deno } from "./_helpers.ts";
-import { IOREDIS } from "../_ioredis.ts";
+import { IOREDIS } from "../_runtime/ioredis.ts";
 import { Batch, Incrementer, Popper } from "./fixtures/redis_targets.ts";
 import { Counter } from "../examples/redis_counter.ts";
-import { startReaper } from "../_reaper.ts";
+import { startReaper } from "../_runtime/reaper.ts";
 
 // Before any test: see startReaper (the sanitizers of Deno before 2.9).
 startReaper();

@@ -28,7 +28,7 @@ import {
   watchEvent,
 } from "./fixtures/channel_targets.ts";
 import { deno } from "./_helpers.ts";
-import { startReaper } from "../_reaper.ts";
+import { startReaper } from "../_runtime/reaper.ts";
 
 // Before any test: see startReaper (the sanitizers of Deno before 2.9).
 startReaper();

@@ -2,8 +2,8 @@
 // The public channel (`_stdio_channel.ts`): the child's stdout carries its
 // output and the channel's chunks, which the parent tells apart by key.
 import { assertEquals, assertStringIncludes } from "@std/assert";
-import { denoBefore } from "../_common.ts";
-import { chunksOf, ChunkSplitter } from "../_stdio_channel.ts";
+import { denoBefore } from "../_util/common.ts";
+import { chunksOf, ChunkSplitter } from "../_ipc/stdio_link.ts";
 import { delay } from "@std/async";
 import { deno } from "./_helpers.ts";
 import { ITEMS, NOISE_LINES } from "./fixtures/stdio_program.ts";

@@ -9,8 +9,8 @@ import {
   assertThrows,
 } from "@std/assert";
 import { delay } from "@std/async";
-import { allocateIdent, identCounter } from "../_ident.ts";
-import { decodeShared, encodeShared } from "../_shared.ts";
+import { allocateIdent, identCounter } from "../_runtime/ident.ts";
+import { decodeShared, encodeShared } from "../_ipc/crossing.ts";
 import {
   Barrier,
   BoundedSemaphore,

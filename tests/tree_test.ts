@@ -6,7 +6,7 @@ import { assertEquals } from "@std/assert";
 import { Process, Queue } from "../mod.ts";
 import { tree, TREE_TARGETS } from "./fixtures/tree_targets.ts";
 import { isRunning, readUntil, waitGone } from "./_helpers.ts";
-import { startReaper } from "../_reaper.ts";
+import { startReaper } from "../_runtime/reaper.ts";
 
 // Before any test: see startReaper (the sanitizers of Deno before 2.9).
 startReaper();

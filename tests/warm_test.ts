@@ -7,7 +7,7 @@ import {
   setStartMethod,
   Thread,
 } from "../mod.ts";
-import { runtime } from "../_state.ts";
+import { runtime } from "../_runtime/state.ts";
 import {
   CHANNEL_TARGETS,
   reportSelf,
@@ -21,7 +21,7 @@ import {
 import { FAILING_TARGETS, nothing } from "./fixtures/child_only_failure.ts";
 import { ran, SLOW_TARGETS } from "./fixtures/slow_preload.ts";
 import { deno, IDLE_CHILDREN_OUTLIVE, waitGone } from "./_helpers.ts";
-import { startReaper } from "../_reaper.ts";
+import { startReaper } from "../_runtime/reaper.ts";
 
 // Before any test: see startReaper (the sanitizers of Deno before 2.9).
 startReaper();

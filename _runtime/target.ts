@@ -4,9 +4,12 @@
 // names the module to import; the child imports that module and resolves
 // the description against its exports. Process and Thread share this code.
 
-import type { TargetRef } from "./_state.ts";
+import type { TargetRef } from "./state.ts";
 
-const PACKAGE_DIR = new URL(".", import.meta.url).href;
+/** The package's root folder. */
+const PACKAGE_ROOT = new URL("../", import.meta.url).href;
+/** Folders under the root that belong to the repository, not the package. */
+const NOT_PACKAGE = ["examples/", "tests/", "bench/"];
 // Greedy up to the last `:line:col`: file URLs do not escape parentheses.
 const FRAME_URL = /((?:file|https?):\/\/.+):\d+:\d+\)?\s*$/;
 
@@ -15,10 +18,14 @@ function frameUrl(line: string): string | null {
   return FRAME_URL.exec(line)?.[1] ?? null;
 }
 
-/** True for this package's own top-level files (not its examples or tests). */
-function isPackageFile(url: string): boolean {
-  return url.startsWith(PACKAGE_DIR) &&
-    !url.slice(PACKAGE_DIR.length).includes("/");
+/**
+ * True for this package's own files: anything under its root but its
+ * examples, tests and benchmarks, whose frames are the user's code.
+ */
+export function isPackageFile(url: string): boolean {
+  if (!url.startsWith(PACKAGE_ROOT)) return false;
+  const inside = url.slice(PACKAGE_ROOT.length);
+  return !NOT_PACKAGE.some((folder) => inside.startsWith(folder));
 }
 
 /**

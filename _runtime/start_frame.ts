@@ -7,7 +7,7 @@
 // loss, else V8's structured-clone format from `node:v8`, loaded only then:
 // importing `node:v8` costs a child about 10 ms at start.
 
-import type { ChildHeader } from "./_state.ts";
+import type { ChildHeader } from "./state.ts";
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();

@@ -19,7 +19,7 @@
 // takes the chunks out and writes everything else to its own stdout, in the
 // order it came. Only the child learns the key, from its start frame.
 
-import { holdHandle } from "./_common.ts";
+import { holdHandle } from "../_util/common.ts";
 import {
   DONE,
   frame,
@@ -30,7 +30,7 @@ import {
   READ_SIZE,
   StreamLink,
   unframe,
-} from "./_channel.ts";
+} from "./link.ts";
 
 /** How many bytes a key has. */
 const KEY_LENGTH = 16;

@@ -18,7 +18,7 @@
 // A thread link is a MessagePort pair: other messages are posted at once
 // (the port clones, and throws, there), runs of flat ones as one post.
 
-import { denoBefore } from "./_common.ts";
+import { denoBefore } from "../_util/common.ts";
 
 /** One message; see `_broker.ts` for the kinds. */
 export type Message = unknown[];

@@ -24,10 +24,15 @@
 //   written back before each release. Under a lock, that is what Python's
 //   shared memory gives a correct program.
 
-import { broker, type Call, registerRemote, type Servant } from "./_broker.ts";
-import { allocateIdent } from "./_ident.ts";
-import { toRemote, toShared } from "./_shared.ts";
-import { remoteHooks, syncHelpers } from "./_sync_internals.ts";
+import {
+  broker,
+  type Call,
+  registerRemote,
+  type Servant,
+} from "../_ipc/broker.ts";
+import { allocateIdent } from "../_runtime/ident.ts";
+import { toRemote, toShared } from "../_ipc/crossing.ts";
+import { remoteHooks, syncHelpers } from "./_hooks.ts";
 import {
   type AcquireOptions,
   Barrier,
@@ -41,7 +46,7 @@ import {
   type Typecode,
   Value,
   type WaitOptions,
-} from "./sync.ts";
+} from "../sync.ts";
 
 type Form = { kind: string; id: string; meta: unknown };
 

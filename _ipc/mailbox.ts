@@ -3,7 +3,7 @@
 // with an optional bound, waiting getters and putters served in arrival
 // order, and an end (no more items will come).
 
-import { MAX_TIMER } from "./_common.ts";
+import { MAX_TIMER } from "../_util/common.ts";
 
 interface Waiter<T> {
   settle(ok: boolean, value: T | unknown): void;

@@ -6,22 +6,22 @@
 // `runThread`, which rebuilds the Thread object and runs it.
 
 import { parentPort, workerData } from "node:worker_threads";
-import { broker } from "./_broker.ts";
-import { PortLink } from "./_channel.ts";
-import { publishAll } from "./_remote_sync.ts";
-import { adoptIdent } from "./_ident.ts";
+import { broker } from "../_ipc/broker.ts";
+import { PortLink } from "../_ipc/link.ts";
+import { publishAll } from "../sync/_remote.ts";
+import { adoptIdent } from "./ident.ts";
 import {
   importModules,
   runtime,
   runWithHooks,
   type ThreadHeader,
-} from "./_state.ts";
-import type { Namespace } from "./_target.ts";
-import { activeChildren } from "./process.ts";
+} from "./state.ts";
+import type { Namespace } from "./target.ts";
+import { activeChildren } from "../process.ts";
 // Whatever the child's modules import, it can rebuild queues and pipes.
-import "./pipe.ts";
-import "./queue.ts";
-import { currentThread, enumerate, type Thread } from "./thread.ts";
+import "../pipe.ts";
+import "../queue.ts";
+import { currentThread, enumerate, type Thread } from "../thread.ts";
 
 type Header = ThreadHeader & { port: unknown };
 const state = runtime();

@@ -2,13 +2,13 @@
 // What Process and Thread share: their contract, option checks, Python's
 // repr quoting, and waits with a timeout and a signal.
 
-import type { TargetRef } from "./_state.ts";
+import type { TargetRef } from "../_runtime/state.ts";
 import {
   describe,
   describeFunction,
   inferModules,
   resolveModule,
-} from "./_target.ts";
+} from "../_runtime/target.ts";
 
 /** A timeout in milliseconds and a signal, for every wait. */
 export interface WaitOptions {

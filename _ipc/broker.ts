@@ -30,9 +30,9 @@
 // behind it (`peer/origin`), so no child can act for, or report the end of,
 // a runtime it does not lead.
 
-import type { Link, Message } from "./_channel.ts";
-import { getIdent } from "./_ident.ts";
-import { unrefSignals } from "./_sync_internals.ts";
+import type { Link, Message } from "./link.ts";
+import { getIdent } from "../_runtime/ident.ts";
+import { unrefSignals } from "../sync/_hooks.ts";
 
 const REQUEST = 0;
 const RESPONSE = 1;

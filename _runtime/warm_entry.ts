@@ -5,9 +5,9 @@
 // `node:net` (about 19 ms to load) in a child process, and the modules named
 // by `preload`.
 
-import "./mod.ts";
-import { watchParent } from "./_common.ts";
-import { runtime } from "./_state.ts";
+import "../mod.ts";
+import { watchParent } from "../_util/common.ts";
+import { runtime } from "./state.ts";
 
 runtime().warmBoot = true;
 

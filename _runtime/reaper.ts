@@ -9,8 +9,8 @@
 // is also reported to this runtime's parent, so that its `terminate()` and
 // `kill()` reach the whole tree at once. See ARCHITECTURE.md, "No orphans".
 
-import { broker } from "./_broker.ts";
-import { canSignalGroups } from "./_permissions.ts";
+import { broker } from "../_ipc/broker.ts";
+import { canSignalGroups } from "./permissions.ts";
 
 /** The reaper: reads `+pgid` and `-pgid` lines, kills what is held at EOF. */
 const SCRIPT = `

@@ -2,8 +2,8 @@
 // Derives a child's `--allow-*` flags from what the parent holds, so that a
 // child never has more permissions than its parent. See ARCHITECTURE.md.
 
-import { describe } from "./_target.ts";
-import type { ChildPermissions, PermissionName } from "./process.ts";
+import { describe } from "./target.ts";
+import type { ChildPermissions, PermissionName } from "../process.ts";
 
 /** The permission kinds a child can be given, with their query field. */
 const KINDS: Record<

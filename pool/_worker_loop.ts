@@ -5,12 +5,12 @@
 // next chunk before running the current one, so a chunk is waiting when the
 // current one ends. See ARCHITECTURE.md, "Pools".
 
-import { broker, registerRemote } from "./_broker.ts";
-import { isPrimitive } from "./_channel.ts";
-import "./_shared.ts";
-import type { TargetRef } from "./_state.ts";
-import { runtime } from "./_state.ts";
-import { explainScope, resolveFunction } from "./_target.ts";
+import { broker, registerRemote } from "../_ipc/broker.ts";
+import { isPrimitive } from "../_ipc/link.ts";
+import "../_ipc/crossing.ts";
+import type { TargetRef } from "../_runtime/state.ts";
+import { runtime } from "../_runtime/state.ts";
+import { explainScope, resolveFunction } from "../_runtime/target.ts";
 
 /** What a worker is told when it starts. */
 export interface WorkerSetup {

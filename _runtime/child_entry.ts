@@ -7,25 +7,29 @@
 // (see `_warm.ts`) reads its frame later, in `runChild`, once it has loaded
 // what it loads while idle.
 
-import { broker } from "./_broker.ts";
-import { watchParent } from "./_common.ts";
-import { ChildLink } from "./_channel.ts";
-import { StdioChildLink } from "./_stdio_channel.ts";
-import { decodePayload, EmptyFrameError, readFrameSync } from "./_codec.ts";
-import { canSignalGroups } from "./_permissions.ts";
+import { broker } from "../_ipc/broker.ts";
+import { watchParent } from "../_util/common.ts";
+import { ChildLink } from "../_ipc/link.ts";
+import { StdioChildLink } from "../_ipc/stdio_link.ts";
+import {
+  decodePayload,
+  EmptyFrameError,
+  readFrameSync,
+} from "./start_frame.ts";
+import { canSignalGroups } from "./permissions.ts";
 import {
   type ChildHeader,
   importModules,
   runtime,
   runWithHooks,
-} from "./_state.ts";
-import type { Namespace } from "./_target.ts";
-import { publishAll } from "./_remote_sync.ts";
-import { decodeShared } from "./_shared.ts";
-import "./process.ts";
+} from "./state.ts";
+import type { Namespace } from "./target.ts";
+import { publishAll } from "../sync/_remote.ts";
+import { decodeShared } from "../_ipc/crossing.ts";
+import "../process.ts";
 // Whatever the child's modules import, it can rebuild queues and pipes.
-import "./pipe.ts";
-import "./queue.ts";
+import "../pipe.ts";
+import "../queue.ts";
 
 const state = runtime();
 

@@ -5,8 +5,8 @@
 // the same memory in the receiving thread. Plain objects and arrays are
 // walked; anything else travels by structured clone as it is.
 
-import { broker, codec, type RemoteForm } from "./_broker.ts";
-import { isFlatMessage, type Link } from "./_channel.ts";
+import { broker, codec, type RemoteForm } from "./broker.ts";
+import { isFlatMessage, type Link } from "./link.ts";
 
 /** Returns an object's shared form; see {@linkcode Shareable}. */
 export const toShared: unique symbol = Symbol.for(
