@@ -36,11 +36,12 @@ import {
   serveLocally,
   UNSENT,
 } from "./_ipc/broker.ts";
-import { checkBoolean, waitOptions } from "./_util/common.ts";
+import { checkBoolean } from "./_runtime/options.ts";
+import { waitOptions } from "./_util/wait_options.ts";
 import type { WaitOptions } from "./sync.ts";
 import { Mailbox } from "./_ipc/mailbox.ts";
 import { copyValue, registerError, toRemote } from "./_ipc/crossing.ts";
-import { describe } from "./_runtime/target.ts";
+import { describe } from "./_util/repr.ts";
 
 export { BrokenPipeError };
 

@@ -28,7 +28,8 @@
  */
 
 import { broker, type Call } from "./_ipc/broker.ts";
-import { Deadline, EXTRA_MODULES } from "./_util/common.ts";
+import { EXTRA_MODULES } from "./_runtime/options.ts";
+import { Deadline } from "./_util/timers.ts";
 import {
   type Chunk,
   chunkRanges,
@@ -38,7 +39,8 @@ import {
 } from "./pool/_worker_loop.ts";
 import { registerError, toRemote } from "./_ipc/crossing.ts";
 import { EXITED, runtime, type TargetRef } from "./_runtime/state.ts";
-import { describe, describeFunction, inferModules } from "./_runtime/target.ts";
+import { describeFunction, inferModules } from "./_runtime/target.ts";
+import { describe } from "./_util/repr.ts";
 import { type ChildPermissions, Process } from "./process.ts";
 import { Thread } from "./thread.ts";
 

@@ -54,19 +54,13 @@ import {
   runtime,
   type TargetRef,
 } from "./_runtime/state.ts";
+import { holdHandle, keepAliveWhile } from "./_runtime/handles.ts";
+import { checkBoolean, checkName, setUp } from "./_runtime/options.ts";
+import { refillLater } from "./_runtime/warm.ts";
+import { pyRepr } from "./_util/repr.ts";
+import { settle } from "./_util/timers.ts";
+import { waitOptions } from "./_util/wait_options.ts";
 import {
-  checkBoolean,
-  checkName,
-  holdHandle,
-  keepAliveWhile,
-  pyRepr,
-  refillLater,
-  settle,
-  setUp,
-  waitOptions,
-} from "./_util/common.ts";
-import {
-  describe,
   explainScope,
   hint,
   type Namespace,
@@ -74,6 +68,7 @@ import {
   resolveFunction,
   TargetNotFoundError,
 } from "./_runtime/target.ts";
+import { describe } from "./_util/repr.ts";
 
 export { TargetNotFoundError } from "./_runtime/target.ts";
 

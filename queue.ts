@@ -38,11 +38,11 @@ import {
   registerRemote,
   serveLocally,
 } from "./_ipc/broker.ts";
-import { waitOptions } from "./_util/common.ts";
+import { waitOptions } from "./_util/wait_options.ts";
 import type { WaitOptions } from "./sync.ts";
 import { Mailbox } from "./_ipc/mailbox.ts";
 import { copyValue, registerError, toRemote } from "./_ipc/crossing.ts";
-import { describe } from "./_runtime/target.ts";
+import { describe } from "./_util/repr.ts";
 
 /**
  * Thrown by `putNowait()`, or by `put()` after its timeout, when the queue

@@ -93,7 +93,7 @@ export interface RedisPipeline {
   /** Sends the queue; each result is `[error, value]`. */
   exec(): Promise<[Error | null, unknown][] | null>;
 }
-import { describe } from "./_runtime/target.ts";
+import { describe } from "./_util/repr.ts";
 import { IOREDIS } from "./_runtime/ioredis.ts";
 import { CLEANUP, PREPARE } from "./_runtime/state.ts";
 import { Process, type ProcessOptions } from "./process.ts";

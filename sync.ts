@@ -46,35 +46,19 @@
  * @module
  */
 
-import {
-  denoBefore,
-  MAX_TIMER,
-  unrefInterval,
-  waitOptions,
-} from "./_util/common.ts";
+import { denoBefore } from "./_util/deno.ts";
+import { MAX_TIMER, unrefInterval } from "./_util/timers.ts";
+import { waitOptions } from "./_util/wait_options.ts";
+import type { WaitOptions } from "./_util/wait_options.ts";
 import { getIdent } from "./_runtime/ident.ts";
 import { registerError, registerShareable, toShared } from "./_ipc/crossing.ts";
 import { remoteHooks, syncHelpers, unrefSignals } from "./sync/_hooks.ts";
-import { describe } from "./_runtime/target.ts";
+import { describe } from "./_util/repr.ts";
 
 // ---------------------------------------------------------------------------
 // Waiting
 
-/** Options for a wait. */
-export interface WaitOptions {
-  /**
-   * How long to wait, in milliseconds; `Infinity` waits for ever.
-   *
-   * @default {Infinity}
-   */
-  timeout?: number;
-  /**
-   * Cancels the wait: the promise rejects with `signal.reason`.
-   *
-   * @default {undefined}
-   */
-  signal?: AbortSignal;
-}
+export type { WaitOptions };
 
 /** Options for acquiring a lock or a semaphore. */
 export interface AcquireOptions extends WaitOptions {

@@ -23,16 +23,12 @@
  */
 
 import type { Worker } from "node:worker_threads";
-import {
-  checkBoolean,
-  checkName,
-  denoBefore,
-  keepAliveWhile,
-  refillLater,
-  settle,
-  setUp,
-  waitOptions,
-} from "./_util/common.ts";
+import { keepAliveWhile } from "./_runtime/handles.ts";
+import { checkBoolean, checkName, setUp } from "./_runtime/options.ts";
+import { refillLater } from "./_runtime/warm.ts";
+import { denoBefore } from "./_util/deno.ts";
+import { settle } from "./_util/timers.ts";
+import { waitOptions } from "./_util/wait_options.ts";
 import {
   allocateIdent,
   getIdent,
@@ -54,12 +50,12 @@ import {
 import type { JoinOptions, Runnable } from "./process.ts";
 import { Event } from "./sync.ts";
 import {
-  describe,
   explainScope,
   type Namespace,
   resolveClass,
   resolveFunction,
 } from "./_runtime/target.ts";
+import { describe } from "./_util/repr.ts";
 
 export { getIdent } from "./_runtime/ident.ts";
 

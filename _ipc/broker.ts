@@ -9,17 +9,7 @@
 // proxy and passes it on to its own child forwards that child's requests
 // upstream, so any mix of parents, children and threads reaches the owner.
 //
-// Messages on a link:
-//   [REQUEST, requestId, objectId, op, args, origin, keepAlive]
-//   [RESPONSE, requestId, ok, value, ack?]    (ack: a Delivery, to ACK)
-//   [POST, objectId, op, args, origin]        (no response)
-//   [CANCEL, requestId]                       (the owner answers the request)
-//   [BYE, origin]                             (the child ends cleanly)
-//   [GONE, origins, graceful]                 (runtimes behind a link ended)
-//   [ACK, requestId]                          (a Delivery arrived)
-//   [NACK, requestId]                         (it never will: take it back)
-//   [GROUP, pgid, alive]                      (a process group behind the
-//                                              link started, or ended)
+// The messages are declared in `messages.ts`.
 //
 // Capabilities (see ARCHITECTURE.md, "Who may name what"): an object id means
 // something only on the link it was handed over. Each link keeps the objects
@@ -30,19 +20,21 @@
 // behind it (`peer/origin`), so no child can act for, or report the end of,
 // a runtime it does not lead.
 
-import type { Link, Message } from "./link.ts";
+import type { Link } from "./link.ts";
+import {
+  ACK,
+  BYE,
+  CANCEL,
+  GONE,
+  GROUP,
+  type Incoming,
+  NACK,
+  POST,
+  REQUEST,
+  RESPONSE,
+} from "./messages.ts";
 import { getIdent } from "../_runtime/ident.ts";
 import { unrefSignals } from "../sync/_hooks.ts";
-
-const REQUEST = 0;
-const RESPONSE = 1;
-const POST = 2;
-const CANCEL = 3;
-const BYE = 4;
-const GONE = 5;
-const ACK = 6;
-const NACK = 7;
-const GROUP = 8;
 
 /**
  * Thrown when the link to the process or thread that owns a shared object
@@ -490,7 +482,7 @@ export class Broker {
     return route;
   }
 
-  #receive(link: Link, message: Message): void {
+  #receive(link: Link, message: Incoming): void {
     const record = this.#links.get(link);
     // Whatever a peer sends, nothing it names reaches beyond its link, and
     // nothing malformed reaches a servant.

@@ -11,27 +11,22 @@
 //   `--allow-env`), and the child opens with `node:net` (Deno 2.7 on);
 // - the public path (`_stdio_channel.ts`): the child's stdin and stdout, on
 //   public APIs only, wherever the fast path is missing.
-// Each frame is:
-//
-//   u32 little-endian length | V8 structured-clone bytes (Deno's serializer)
+// Frames are length-prefixed V8 bytes (`framing.ts`).
 //
 // A thread link is a MessagePort pair: other messages are posted at once
 // (the port clones, and throws, there), runs of flat ones as one post.
 
-import { denoBefore } from "../_util/common.ts";
-
-/** One message; see `_broker.ts` for the kinds. */
-export type Message = unknown[];
-
-/** The kind of a message that carries a run of flat messages. */
-const BATCH = -1;
-/**
- * Within a batch: posts to one object, of one op, from one origin, as
- * `[POSTS, id, op, origin, argsOfEach]` (the id and strings once, not per
- * message). `POST` is the broker's kind: `[POST, id, op, args, origin]`.
- */
-const POSTS = -2;
-const POST = 2;
+import { denoBefore, denoInternals } from "../_util/deno.ts";
+import { frame, FrameReader, join, unframe } from "./framing.ts";
+import {
+  BATCH,
+  type BatchMessage,
+  type Incoming,
+  type Message,
+  POST,
+  POSTS,
+  type PostsMessage,
+} from "./messages.ts";
 
 /** A flat message waiting in a batch, not encoded yet. */
 class Flat {
@@ -46,9 +41,9 @@ export function isPrimitive(value: unknown): boolean {
 }
 
 /** A run of messages with each run of alike posts folded into one. */
-function compact(run: Message[]): Message[] {
-  const out: Message[] = [];
-  let posts: unknown[][] | null = null;
+function compact(run: Message[]): (Message | PostsMessage)[] {
+  const out: (Message | PostsMessage)[] = [];
+  let posts: unknown[] | null = null;
   let last: Message | null = null;
   for (const message of run) {
     if (
@@ -56,11 +51,11 @@ function compact(run: Message[]): Message[] {
       message[1] === last[1] && message[2] === last[2] &&
       message[4] === last[4]
     ) {
-      posts!.push(message[3] as unknown[]);
+      posts!.push(message[3]);
       continue;
     }
     if (message[0] === POST) {
-      posts = [message[3] as unknown[]];
+      posts = [message[3]];
       out.push([POSTS, message[1], message[2], message[4], posts]);
     } else {
       posts = null;
@@ -114,9 +109,7 @@ interface Internals {
 
 /** Deno's internals the fast path needs, or null where any is missing. */
 function internals(): Internals | null {
-  const internal = (Deno as unknown as Record<symbol, unknown>)[
-    (Deno as unknown as { internal: symbol }).internal
-  ] as Partial<Internals> | undefined;
+  const internal = denoInternals() as Partial<Internals>;
   if (
     typeof internal?.core?.read !== "function" ||
     typeof internal.core.writeAll !== "function" ||
@@ -165,33 +158,6 @@ export function channelOption(): Record<symbol, unknown> {
   return { [internals()!.kExtraStdio]: ["piped"] };
 }
 
-interface Codec {
-  serialize(value: unknown): Uint8Array;
-  deserialize(bytes: Uint8Array): unknown;
-}
-let codecModule: Codec | undefined;
-
-/**
- * V8's structured-clone serializer: Deno's own (what `postMessage` uses,
- * about 2 µs a small message each way), else `node:v8`'s, which wraps it in
- * JavaScript and costs about ten times as much.
- */
-function v8(): Codec {
-  if (codecModule) return codecModule;
-  const core = (Deno as unknown as Record<symbol, { core?: Partial<Codec> }>)[
-    (Deno as unknown as { internal: symbol }).internal
-  ]?.core;
-  if (
-    typeof core?.serialize === "function" &&
-    typeof core.deserialize === "function"
-  ) {
-    return codecModule = core as Codec;
-  }
-  return codecModule = (globalThis as unknown as {
-    process: { getBuiltinModule(name: string): unknown };
-  }).process.getBuiltinModule("node:v8") as Codec;
-}
-
 /** A two-way, ordered message channel. */
 export abstract class Link {
   /** Whether `encode()` sends the message itself (a port posts it). */
@@ -200,7 +166,7 @@ export abstract class Link {
   /** Whether the peer is a thread of this process (shares memory). */
   abstract readonly sameProcess: boolean;
   /** Called with each message, in order. */
-  onmessage: (message: Message) => void = () => {};
+  onmessage: (message: Incoming) => void = () => {};
   /** Called once when the link closes, from either side. */
   onclose: () => void = () => {};
   #batch: unknown[] = [];
@@ -309,7 +275,7 @@ export abstract class Link {
    * Turns a message into what `write` takes; throws if it cannot. A
    * `[BATCH, ...messages]` message carries a run of flat messages.
    */
-  protected abstract encode(message: Message): unknown;
+  protected abstract encode(message: Message | BatchMessage): unknown;
 
   /** The batch with each run of flat messages encoded as one. */
   protected encodeRuns(batch: unknown[]): unknown[] {
@@ -376,7 +342,7 @@ export abstract class Link {
     this.#whenClosed.resolve();
   }
 
-  protected deliver(message: Message): void {
+  protected deliver(message: unknown): void {
     this.#lastData = performance.now();
     // A peer may send anything: only arrays are messages.
     if (!Array.isArray(message)) return;
@@ -386,19 +352,13 @@ export abstract class Link {
     }
     for (let i = 1; i < message.length; i++) {
       if (this.#closed) return;
-      const item = message[i] as Message;
+      const item: unknown = message[i];
       if (!Array.isArray(item)) continue;
       if (item[0] !== POSTS) {
         this.onmessage(item);
         continue;
       }
-      const [, id, op, origin, each] = item as [
-        number,
-        unknown,
-        unknown,
-        unknown,
-        unknown[],
-      ];
+      const [, id, op, origin, each] = item as Incoming;
       if (!Array.isArray(each)) continue;
       for (const args of each) {
         if (this.#closed) return;
@@ -406,128 +366,6 @@ export abstract class Link {
       }
     }
   }
-}
-
-/**
- * Splits a byte stream into frames, in linear time: a frame that arrives in
- * one chunk is handed over in place (the handler deserializes it at once,
- * before the chunk's memory is reused); a longer one is gathered into a
- * buffer of its exact size.
- */
-export class FrameReader {
-  #head = new Uint8Array(4);
-  #headFilled = 0;
-  #body: Uint8Array | null = null;
-  #bodyFilled = 0;
-
-  /**
-   * Where a reader should read next to skip a copy: the rest of the frame
-   * being gathered, when that is at least `least` bytes; else null.
-   */
-  gathering(least: number): Uint8Array | null {
-    if (!this.#body || this.#body.length - this.#bodyFilled < least) {
-      return null;
-    }
-    return this.#body.subarray(this.#bodyFilled);
-  }
-
-  /** Counts `n` bytes read into what {@linkcode gathering} returned. */
-  gathered(n: number, each: (frame: Uint8Array) => void): void {
-    this.#bodyFilled += n;
-    if (this.#bodyFilled === this.#body!.length) {
-      const body = this.#body!;
-      this.#body = null;
-      each(body);
-    }
-  }
-
-  push(chunk: Uint8Array, each: (frame: Uint8Array) => void): void {
-    let offset = 0;
-    while (offset < chunk.length) {
-      if (this.#body) {
-        const take = Math.min(
-          this.#body.length - this.#bodyFilled,
-          chunk.length - offset,
-        );
-        this.#body.set(chunk.subarray(offset, offset + take), this.#bodyFilled);
-        this.#bodyFilled += take;
-        offset += take;
-        if (this.#bodyFilled === this.#body.length) {
-          const body = this.#body;
-          this.#body = null;
-          each(body);
-        }
-        continue;
-      }
-      const take = Math.min(4 - this.#headFilled, chunk.length - offset);
-      this.#head.set(chunk.subarray(offset, offset + take), this.#headFilled);
-      this.#headFilled += take;
-      offset += take;
-      if (this.#headFilled < 4) break;
-      this.#headFilled = 0;
-      const length = new DataView(this.#head.buffer).getUint32(0, true);
-      if (chunk.length - offset >= length) {
-        each(chunk.subarray(offset, offset + length));
-        offset += length;
-      } else {
-        this.#body = new Uint8Array(length);
-        this.#bodyFilled = 0;
-      }
-    }
-  }
-}
-
-/** Frames up to this size are joined into one write; larger go as they are. */
-const JOIN_LIMIT = 1 << 16;
-
-/** One message as a frame: its length, then its V8 serialization. */
-export function frame(message: Message): Uint8Array[] {
-  const body = v8().serialize(message);
-  const head = new Uint8Array(4);
-  new DataView(head.buffer).setUint32(0, body.length, true);
-  return [head, body];
-}
-
-/**
- * The frames of a batch as few writes: small parts gathered into buffers of
- * up to 64 KiB, large ones written as they are (no copy).
- */
-export function join(frames: unknown[]): Uint8Array[] {
-  const writes: Uint8Array[] = [];
-  let gather: Uint8Array[] = [];
-  let gathered = 0;
-  const flush = () => {
-    if (gather.length === 1) writes.push(gather[0]);
-    else if (gather.length > 1) {
-      const out = new Uint8Array(gathered);
-      let offset = 0;
-      for (const part of gather) {
-        out.set(part, offset);
-        offset += part.length;
-      }
-      writes.push(out);
-    }
-    gather = [];
-    gathered = 0;
-  };
-  for (const frame of frames as Uint8Array[][]) {
-    for (const part of frame) {
-      if (part.length > JOIN_LIMIT / 4) {
-        flush();
-        writes.push(part);
-        continue;
-      }
-      if (gathered + part.length > JOIN_LIMIT) flush();
-      gather.push(part);
-      gathered += part.length;
-    }
-  }
-  flush();
-  return writes;
-}
-
-export function unframe(bytes: Uint8Array): Message {
-  return v8().deserialize(bytes) as Message;
 }
 
 /**
@@ -568,7 +406,7 @@ export abstract class StreamLink extends Link {
     this.#writing.finally(then);
   }
 
-  protected encode(message: Message): Uint8Array[] {
+  protected encode(message: Message | BatchMessage): Uint8Array[] {
     return frame(message);
   }
 
@@ -712,7 +550,7 @@ export class ChildLink extends Link {
     this.#socket.on("error", () => this.close());
   }
 
-  protected encode(message: Message): Uint8Array[] {
+  protected encode(message: Message | BatchMessage): Uint8Array[] {
     return frame(message);
   }
 
@@ -762,13 +600,13 @@ export class PortLink extends Link {
   constructor(port: unknown) {
     super();
     this.#port = port as NodePort;
-    this.#port.on("message", (message: Message) => this.deliver(message));
+    this.#port.on("message", (message: unknown) => this.deliver(message));
     this.#port.on("close", () => this.close());
     this.#port.unref();
   }
 
   /** Posts at once: postMessage clones now, and throws now if it cannot. */
-  protected encode(message: Message): null {
+  protected encode(message: Message | BatchMessage): null {
     this.#port.postMessage(message);
     return null;
   }

@@ -3,7 +3,7 @@
 // with an optional bound, waiting getters and putters served in arrival
 // order, and an end (no more items will come).
 
-import { MAX_TIMER } from "../_util/common.ts";
+import { Deadline } from "../_util/timers.ts";
 
 interface Waiter<T> {
   settle(ok: boolean, value: T | unknown): void;
@@ -28,10 +28,10 @@ function wait<T, W extends Waiter<T>>(
 ): Promise<T> {
   if (signal?.aborted) return Promise.reject(signal.reason);
   return new Promise<T>((resolve, reject) => {
-    let timer: ReturnType<typeof setTimeout> | undefined;
+    let deadline: Deadline | undefined;
     const onAbort = () => finish(false, signal!.reason);
     const finish = (ok: boolean, value: unknown) => {
-      clearTimeout(timer);
+      deadline?.clear();
       signal?.removeEventListener("abort", onAbort);
       remove(list, waiter);
       if (ok) resolve(value as T);
@@ -40,15 +40,7 @@ function wait<T, W extends Waiter<T>>(
     const waiter = make(finish);
     list.push(waiter);
     if (timeout !== undefined) {
-      const end = performance.now() + timeout;
-      const arm = () => {
-        const left = end - performance.now();
-        timer = setTimeout(
-          left > MAX_TIMER ? arm : () => finish(false, onTimeout()),
-          Math.max(0, Math.min(left, MAX_TIMER)),
-        );
-      };
-      arm();
+      deadline = new Deadline(timeout, () => finish(false, onTimeout()));
     }
     signal?.addEventListener("abort", onAbort, { once: true });
   });

@@ -19,18 +19,10 @@
 // takes the chunks out and writes everything else to its own stdout, in the
 // order it came. Only the child learns the key, from its start frame.
 
-import { holdHandle } from "../_util/common.ts";
-import {
-  DONE,
-  frame,
-  FrameReader,
-  join,
-  Link,
-  type Message,
-  READ_SIZE,
-  StreamLink,
-  unframe,
-} from "./link.ts";
+import { holdHandle } from "../_runtime/handles.ts";
+import { frame, FrameReader, join, unframe } from "./framing.ts";
+import { DONE, Link, READ_SIZE, StreamLink } from "./link.ts";
+import type { BatchMessage, Message } from "./messages.ts";
 
 /** How many bytes a key has. */
 const KEY_LENGTH = 16;
@@ -343,7 +335,7 @@ export class StdioChildLink extends Link {
     this.#reader.on("error", () => this.close());
   }
 
-  protected encode(message: Message): Uint8Array[] {
+  protected encode(message: Message | BatchMessage): Uint8Array[] {
     return frame(message);
   }
 

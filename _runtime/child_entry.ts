@@ -8,7 +8,7 @@
 // what it loads while idle.
 
 import { broker } from "../_ipc/broker.ts";
-import { watchParent } from "../_util/common.ts";
+import { watchParent } from "./orphan_watch.ts";
 import { ChildLink } from "../_ipc/link.ts";
 import { StdioChildLink } from "../_ipc/stdio_link.ts";
 import {

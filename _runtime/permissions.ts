@@ -2,7 +2,7 @@
 // Derives a child's `--allow-*` flags from what the parent holds, so that a
 // child never has more permissions than its parent. See ARCHITECTURE.md.
 
-import { describe } from "./target.ts";
+import { describe } from "../_util/repr.ts";
 import type { ChildPermissions, PermissionName } from "../process.ts";
 
 /** The permission kinds a child can be given, with their query field. */

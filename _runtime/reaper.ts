@@ -9,6 +9,7 @@
 // is also reported to this runtime's parent, so that its `terminate()` and
 // `kill()` reach the whole tree at once. See ARCHITECTURE.md, "No orphans".
 
+import { denoInternals } from "../_util/deno.ts";
 import { broker } from "../_ipc/broker.ts";
 import { canSignalGroups } from "./permissions.ts";
 
@@ -161,9 +162,7 @@ interface Core {
  */
 function lineWriter(child: Deno.ChildProcess): (line: string) => void {
   const encoder = new TextEncoder();
-  const core = (Deno as unknown as Record<symbol, { core?: Partial<Core> }>)[
-    (Deno as unknown as { internal: symbol }).internal
-  ]?.core;
+  const core = denoInternals().core as Partial<Core> | undefined;
   const symbol = Object.getOwnPropertySymbols(child).find((each) =>
     each.description === "[[stdinRid]]"
   );

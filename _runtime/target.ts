@@ -5,6 +5,7 @@
 // the description against its exports. Process and Thread share this code.
 
 import type { TargetRef } from "./state.ts";
+import { describe } from "../_util/repr.ts";
 
 /** The package's root folder. */
 const PACKAGE_ROOT = new URL("../", import.meta.url).href;
@@ -198,19 +199,6 @@ export function resolveClass<T>(
   throw new TargetNotFoundError(
     `Cannot find class "${name}" in the child: ${hint(name, modules)}`,
   );
-}
-
-/** A short description of a value's type for error messages. */
-export function describe(value: unknown): string {
-  if (value === null) return "null";
-  if (Array.isArray(value)) return "an array";
-  if (typeof value === "object") {
-    const name = Object.getPrototypeOf(value)?.constructor?.name;
-    return name && name !== "Object" ? `an instance of ${name}` : "an object";
-  }
-  if (typeof value === "string") return `the string "${value}"`;
-  if (typeof value === "function") return `a function`;
-  return `${typeof value} ${String(value)}`;
 }
 
 /** Turns a `ReferenceError` from a source-rebuilt target into advice. */

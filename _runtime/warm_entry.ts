@@ -6,7 +6,7 @@
 // by `preload`.
 
 import "../mod.ts";
-import { watchParent } from "../_util/common.ts";
+import { watchParent } from "./orphan_watch.ts";
 import { runtime } from "./state.ts";
 
 runtime().warmBoot = true;

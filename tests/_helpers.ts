@@ -2,7 +2,7 @@
 // Shared helpers for the test files.
 
 import { delay } from "@std/async";
-import { denoBefore } from "../_util/common.ts";
+import { denoBefore } from "../_util/deno.ts";
 
 /** Runs `deno <args>` from the repository root and collects its output. */
 export async function deno(

@@ -39,7 +39,7 @@ import {
   TARGETS,
   token,
 } from "./fixtures/pool_targets.ts";
-import { denoBefore } from "../_util/common.ts";
+import { denoBefore } from "../_util/deno.ts";
 import { chunkRanges } from "../pool/_worker_loop.ts";
 import { deno, isRunning, waitGone } from "./_helpers.ts";
 import { startReaper } from "../_runtime/reaper.ts";

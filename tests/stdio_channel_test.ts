@@ -2,7 +2,7 @@
 // The public channel (`_stdio_channel.ts`): the child's stdout carries its
 // output and the channel's chunks, which the parent tells apart by key.
 import { assertEquals, assertStringIncludes } from "@std/assert";
-import { denoBefore } from "../_util/common.ts";
+import { denoBefore } from "../_util/deno.ts";
 import { chunksOf, ChunkSplitter } from "../_ipc/stdio_link.ts";
 import { delay } from "@std/async";
 import { deno } from "./_helpers.ts";
