@@ -25,7 +25,6 @@
  * @module
  */
 
-import "./sync/_remote.ts";
 import {
   ARRIVED,
   BrokenPipeError,

@@ -28,7 +28,7 @@ import {
   preparePayload,
 } from "./_runtime/start_frame.ts";
 import { encodeShared, registerError } from "./_ipc/crossing.ts";
-import "./sync/_remote.ts";
+import "./_runtime/kinds.ts";
 import { broker, type RemoteForm, UNSENT } from "./_ipc/broker.ts";
 import {
   holdGroup,

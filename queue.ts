@@ -30,7 +30,6 @@
  * @module
  */
 
-import "./sync/_remote.ts";
 import {
   broker,
   type Call,

@@ -35,7 +35,7 @@ import {
   identCounter,
   nextThreadNumber,
 } from "./_runtime/ident.ts";
-import "./sync/_remote.ts";
+import "./_runtime/kinds.ts";
 import { broker, type RemoteForm } from "./_ipc/broker.ts";
 import { grantsNow } from "./_runtime/permissions.ts";
 import { releaseGroup, signalGroup, trackGroups } from "./_runtime/reaper.ts";

@@ -34,7 +34,7 @@ import {
   RESPONSE,
 } from "./messages.ts";
 import { getIdent } from "../_runtime/ident.ts";
-import { unrefSignals } from "../sync/_hooks.ts";
+import { unrefSignals } from "../_util/wait_options.ts";
 
 /**
  * Thrown when the link to the process or thread that owns a shared object

@@ -27,9 +27,8 @@ import type { Namespace } from "./target.ts";
 import { publishAll } from "../sync/_remote.ts";
 import { decodeShared } from "../_ipc/crossing.ts";
 import "../process.ts";
-// Whatever the child's modules import, it can rebuild queues and pipes.
-import "../pipe.ts";
-import "../queue.ts";
+// Whatever the child's modules import, it can rebuild every kind.
+import "./kinds.ts";
 
 const state = runtime();
 

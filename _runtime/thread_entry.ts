@@ -18,9 +18,8 @@ import {
 } from "./state.ts";
 import type { Namespace } from "./target.ts";
 import { activeChildren } from "../process.ts";
-// Whatever the child's modules import, it can rebuild queues and pipes.
-import "../pipe.ts";
-import "../queue.ts";
+// Whatever the child's modules import, it can rebuild every kind.
+import "./kinds.ts";
 import { currentThread, enumerate, type Thread } from "../thread.ts";
 
 type Header = ThreadHeader & { port: unknown };

@@ -66,3 +66,9 @@ export function waitOptions(
   // Infinity waits for as long as it takes, as no timeout does.
   return { timeout: timeout === Infinity ? undefined : timeout, signal };
 }
+
+/**
+ * Signals of waits run for another process: such a wait must not keep this
+ * process alive (a daemon child waiting on a lock would hold its parent).
+ */
+export const unrefSignals: WeakSet<AbortSignal> = new WeakSet();

@@ -1,0 +1,58 @@
+// Copyright 2026 the @parallel/multiprocessing authors. MIT license.
+// Shared memory cells, and how a revived object adopts the memory it
+// was sent with instead of allocating its own.
+
+import { describe } from "../_util/repr.ts";
+
+export function newCells(length: number): Int32Array {
+  return new Int32Array(new SharedArrayBuffer(length * 4));
+}
+
+export let adoption: unknown = undefined;
+
+export function revive<T>(state: unknown, make: () => T): T {
+  adoption = state;
+  try {
+    return make();
+  } finally {
+    adoption = undefined;
+  }
+}
+
+export function adopt<S>(): S | undefined {
+  const state = adoption as S | undefined;
+  adoption = undefined;
+  return state;
+}
+
+/** A shared form, as `_shared.ts` defines it. */
+export interface Form<S> {
+  kind: string;
+  state: S;
+}
+
+/** What a Condition needs from its lock. */
+export interface LockInternals {
+  isOwned(): boolean;
+  releaseSave(): number;
+  acquireRestore(saved: number): Promise<void>;
+}
+
+export const internals = new WeakMap<object, LockInternals>();
+
+export const MAX_INT32 = 2 ** 31 - 1;
+
+export function checkCount(
+  value: unknown,
+  action: string,
+  name: string,
+): number {
+  if (typeof value !== "number" || !Number.isInteger(value)) {
+    throw new TypeError(
+      `Cannot ${action}: expected ${name} to be an integer, received ${
+        describe(value)
+      }`,
+    );
+  }
+  return value;
+}

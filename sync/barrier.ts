@@ -1,0 +1,388 @@
+// Copyright 2026 the @parallel/multiprocessing authors. MIT license.
+// Barrier: Python's `threading.Barrier` on shared memory, its error, and
+// its servant and proxy for other processes.
+
+import {
+  broker,
+  registerRemote,
+  type RemoteForm,
+  type Servant,
+} from "../_ipc/broker.ts";
+import {
+  registerError,
+  registerShareable,
+  toRemote,
+  toShared,
+} from "../_ipc/crossing.ts";
+import type { WaitOptions } from "../_util/wait_options.ts";
+import { adopt, checkCount, newCells, revive } from "./_cells.ts";
+import {
+  exportAs,
+  notAcross,
+  proxy,
+  publishCopies,
+  refreshCopies,
+  request,
+} from "./_remote.ts";
+import { parseWait, waitOn } from "./_wait.ts";
+
+// BARRIER_STATE holds the phase (bits 0-1) and the count of tasks inside
+// (bits 2-30); BARRIER_SEQ changes, with a notify, on every phase change.
+const BARRIER_STATE = 0;
+const BARRIER_SEQ = 1;
+const FILLING = 0;
+const DRAINING = 1;
+const RESETTING = 2;
+const BROKEN = 3;
+const MAX_PARTIES = 2 ** 29 - 1;
+
+export interface BarrierState {
+  cells: SharedArrayBuffer;
+  parties: number;
+}
+
+/**
+ * Error from {@linkcode Barrier.wait} when the barrier is broken: by a
+ * timeout, an abort, {@linkcode Barrier.abort} or {@linkcode Barrier.reset},
+ * as Python's `threading.BrokenBarrierError`.
+ *
+ * @example Catch it
+ * ```ts
+ * import { Barrier, BrokenBarrierError } from "@parallel/multiprocessing/sync";
+ * import { assertRejects } from "@std/assert";
+ *
+ * const barrier = new Barrier(2);
+ * await assertRejects(() => barrier.wait(10), BrokenBarrierError);
+ * ```
+ */
+export class BrokenBarrierError extends Error {
+  /**
+   * Creates the error.
+   *
+   * @param message What broke the barrier.
+   * @param options The underlying error, if any.
+   */
+  constructor(
+    message = "Cannot wait on a broken barrier",
+    options?: ErrorOptions,
+  ) {
+    super(message, options);
+    this.name = "BrokenBarrierError";
+  }
+}
+
+/**
+ * A barrier, as Python's `threading.Barrier`: `parties` tasks call
+ * `wait()`, and all are let through when the last arrives; then it is
+ * ready for the next round.
+ *
+ * Unlike Python, there is no `action` option (a function cannot be shared
+ * between threads): run it after `wait()` in the task that got index 0.
+ *
+ * @example Meet
+ * ```ts
+ * import { Barrier } from "@parallel/multiprocessing/sync";
+ * import { assertEquals } from "@std/assert";
+ *
+ * const barrier = new Barrier(3);
+ * const indices = await Promise.all([
+ *   barrier.wait(),
+ *   barrier.wait(),
+ *   barrier.wait(),
+ * ]);
+ * assertEquals(indices.toSorted(), [0, 1, 2]);
+ * ```
+ */
+export class Barrier {
+  #cells: Int32Array;
+  #parties: number;
+
+  /**
+   * Creates a barrier in shared memory.
+   *
+   * @param parties How many tasks must wait before all go through.
+   * @throws {TypeError} If `parties` is not an integer.
+   * @throws {RangeError} If `parties` is below 1 or above 536870911.
+   */
+  constructor(parties: number) {
+    const state = adopt<BarrierState>();
+    if (state) {
+      this.#cells = new Int32Array(state.cells);
+      this.#parties = state.parties;
+      return;
+    }
+    checkCount(parties, "create a barrier", "parties");
+    if (parties < 1 || parties > MAX_PARTIES) {
+      throw new RangeError(
+        `Cannot create a barrier: expected parties from 1 to ${MAX_PARTIES}, received ${parties}`,
+      );
+    }
+    this.#cells = newCells(2);
+    this.#parties = parties;
+  }
+
+  /** How many tasks must wait before all go through. */
+  get parties(): number {
+    return this.#parties;
+  }
+
+  /** How many tasks wait now. */
+  get nWaiting(): number {
+    const state = Atomics.load(this.#cells, BARRIER_STATE);
+    return (state & 3) === FILLING ? state >>> 2 : 0;
+  }
+
+  /** Whether the barrier is broken. */
+  get broken(): boolean {
+    return (Atomics.load(this.#cells, BARRIER_STATE) & 3) === BROKEN;
+  }
+
+  /**
+   * Waits until `parties` tasks are waiting, then lets all through.
+   *
+   * A task arriving while the previous round still drains waits for it
+   * (with no timeout, as Python). A timeout or an abort during the wait
+   * breaks the barrier, as Python's timeout does, so that the other
+   * parties do not wait for ever.
+   *
+   * @param options A timeout in milliseconds, or options with `timeout`
+   * and `signal`.
+   * @returns The arrival index, from 0 for the first to `parties - 1` for
+   * the last.
+   * @throws {BrokenBarrierError} If the barrier is or becomes broken, or
+   * the timeout passes.
+   * @throws {TypeError} If the options are malformed.
+   * @throws {RangeError} If the timeout is negative.
+   *
+   * @example One party
+   * ```ts
+   * import { Barrier } from "@parallel/multiprocessing/sync";
+   * import { assertEquals } from "@std/assert";
+   *
+   * assertEquals(await new Barrier(1).wait(), 0);
+   * ```
+   */
+  async wait(options?: number | WaitOptions): Promise<number> {
+    const { deadline, signal } = parseWait(options, "wait on the barrier");
+    signal?.throwIfAborted();
+    const cells = this.#cells;
+    // Enter, once a previous round has drained.
+    let index: number;
+    while (true) {
+      const seq = Atomics.load(cells, BARRIER_SEQ);
+      const state = Atomics.load(cells, BARRIER_STATE);
+      const phase = state & 3;
+      if (phase === BROKEN) throw new BrokenBarrierError();
+      if (phase !== FILLING) {
+        // Unlike CPython, the timeout holds here too: a party stopped
+        // mid-round (Thread.terminate()) could leave it draining for ever.
+        if (!await waitOn(cells, BARRIER_SEQ, seq, deadline, signal)) {
+          throw new BrokenBarrierError(
+            "Cannot pass the barrier: its previous round did not end before the timeout",
+          );
+        }
+        continue;
+      }
+      index = state >>> 2;
+      const last = index + 1 === this.#parties;
+      const next = ((index + 1) << 2) | (last ? DRAINING : FILLING);
+      if (
+        Atomics.compareExchange(cells, BARRIER_STATE, state, next) !== state
+      ) {
+        continue;
+      }
+      if (last) this.#bump();
+      break;
+    }
+    try {
+      while (true) {
+        const seq = Atomics.load(cells, BARRIER_SEQ);
+        const phase = Atomics.load(cells, BARRIER_STATE) & 3;
+        if (phase === DRAINING) return index;
+        if (phase !== FILLING) throw new BrokenBarrierError();
+        let woken: boolean;
+        try {
+          woken = await waitOn(cells, BARRIER_SEQ, seq, deadline, signal);
+        } catch (error) {
+          this.#setPhase((p) => p === FILLING ? BROKEN : p);
+          throw error;
+        }
+        if (!woken && this.#setPhase((p) => p === FILLING ? BROKEN : p)) {
+          throw new BrokenBarrierError(
+            "Cannot pass the barrier: the wait timed out, so the barrier is broken",
+          );
+        }
+      }
+    } finally {
+      // Leave; the last to leave a drained or reset barrier refills it.
+      let state = Atomics.load(cells, BARRIER_STATE);
+      while (true) {
+        const count = (state >>> 2) - 1;
+        const phase = state & 3;
+        const next = (count << 2) |
+          (count === 0 && (phase === DRAINING || phase === RESETTING)
+            ? FILLING
+            : phase);
+        const seen = Atomics.compareExchange(cells, BARRIER_STATE, state, next);
+        if (seen === state) {
+          if ((next & 3) !== phase) this.#bump();
+          break;
+        }
+        state = seen;
+      }
+    }
+  }
+
+  /** Changes the phase; returns whether it changed. */
+  #setPhase(change: (phase: number) => number): boolean {
+    const cells = this.#cells;
+    let state = Atomics.load(cells, BARRIER_STATE);
+    while (true) {
+      const phase = change(state & 3);
+      if (phase === (state & 3)) return false;
+      const next = (state & ~3) | phase;
+      const seen = Atomics.compareExchange(cells, BARRIER_STATE, state, next);
+      if (seen === state) break;
+      state = seen;
+    }
+    this.#bump();
+    return true;
+  }
+
+  #bump(): void {
+    Atomics.add(this.#cells, BARRIER_SEQ, 1);
+    Atomics.notify(this.#cells, BARRIER_SEQ);
+  }
+
+  /**
+   * Breaks the barrier: current and later waits reject with
+   * {@linkcode BrokenBarrierError} until {@linkcode Barrier.reset}.
+   *
+   * @example Abort
+   * ```ts
+   * import { Barrier } from "@parallel/multiprocessing/sync";
+   * import { assertEquals } from "@std/assert";
+   *
+   * const barrier = new Barrier(2);
+   * barrier.abort();
+   * assertEquals(barrier.broken, true);
+   * ```
+   */
+  abort(): void {
+    this.#setPhase(() => BROKEN);
+  }
+
+  /**
+   * Returns the barrier to its empty state. Tasks waiting now reject with
+   * {@linkcode BrokenBarrierError}.
+   *
+   * @example Reset a broken barrier
+   * ```ts
+   * import { Barrier } from "@parallel/multiprocessing/sync";
+   * import { assertEquals } from "@std/assert";
+   *
+   * const barrier = new Barrier(2);
+   * barrier.abort();
+   * barrier.reset();
+   * assertEquals(barrier.broken, false);
+   * ```
+   */
+  reset(): void {
+    const cells = this.#cells;
+    let state = Atomics.load(cells, BARRIER_STATE);
+    while (true) {
+      const phase = state & 3;
+      const count = state >>> 2;
+      const next = count > 0
+        ? (state & ~3) | (phase === DRAINING ? DRAINING : RESETTING)
+        : FILLING;
+      const seen = Atomics.compareExchange(cells, BARRIER_STATE, state, next);
+      if (seen === state) break;
+      state = seen;
+    }
+    this.#bump();
+  }
+
+  /**
+   * The remote form, by which the barrier reaches other processes: its
+   * owner serves it there (see ARCHITECTURE.md).
+   *
+   * @returns The kind, the id and the metadata a proxy starts from.
+   */
+  [toRemote](): RemoteForm {
+    return exportAs("Barrier", this, () => barrierServant(this), this.parties);
+  }
+
+  /**
+   * The shared form, by which the barrier crosses into threads by
+   * reference.
+   *
+   * @returns The kind, the shared memory and the parties.
+   */
+  [toShared](): { kind: string; state: unknown } {
+    return {
+      kind: "Barrier",
+      state: {
+        cells: this.#cells.buffer,
+        parties: this.#parties,
+      } as BarrierState,
+    };
+  }
+}
+
+registerShareable<BarrierState>(
+  "Barrier",
+  (state) => revive(state, () => new Barrier(state.parties)),
+);
+
+registerError(BrokenBarrierError);
+
+function barrierServant(barrier: Barrier): Servant {
+  return {
+    handle(op, args, call) {
+      switch (op) {
+        case "wait":
+          return barrier.wait({
+            timeout: args[0] as number | undefined,
+            signal: call.signal,
+          });
+        case "abort":
+          return barrier.abort();
+        case "reset":
+          return barrier.reset();
+        default:
+          throw new TypeError(
+            `Cannot run ${op} on a barrier: unknown operation`,
+          );
+      }
+    },
+  };
+}
+
+registerRemote("Barrier", (id, meta) => {
+  const parse = parseWait;
+  return proxy(Barrier, id, {
+    async wait(options?: number | WaitOptions): Promise<number> {
+      const { timeout, signal } = parse(options, "wait at the barrier");
+      signal?.throwIfAborted();
+      publishCopies();
+      const index = await request(id, "wait", [
+        timeout === Infinity ? undefined : timeout,
+      ], signal);
+      await refreshCopies();
+      return index as number;
+    },
+    abort(): void {
+      broker().post(id, "abort", []);
+    },
+    reset(): void {
+      broker().post(id, "reset", []);
+    },
+  }, {
+    parties: () => meta as number,
+    nWaiting: () =>
+      notAcross("nWaiting", "it lives in the process that created the barrier"),
+    broken: () =>
+      notAcross("broken", "it lives in the process that created the barrier"),
+  });
+});
