@@ -7,7 +7,6 @@
 
 import { broker, registerRemote } from "../_ipc/broker.ts";
 import { isPrimitive } from "../_ipc/link.ts";
-import "../_ipc/crossing.ts";
 import type { TargetRef } from "../_runtime/state.ts";
 import { runtime } from "../_runtime/state.ts";
 import { explainScope, resolveFunction } from "../_runtime/target.ts";
@@ -103,11 +102,7 @@ export async function poolWorker(
   feed: FeedProxy,
   setup: WorkerSetup,
 ): Promise<void> {
-  const namespaces = runtime().namespaces ?? [];
-  const resolve = (ref: TargetRef): Fn => {
-    const { fn, fromSource } = resolveFunction(ref, namespaces, setup.modules);
-    return fromSource ? explainScope(fn, ref.name, setup.modules) : fn;
-  };
+  const resolve = resolver(setup);
   if (setup.initializer) await resolve(setup.initializer)(...setup.initargs);
   feed.post("ready", [setup.id]);
   const fns = new Map<number, Fn | Error>();
@@ -127,72 +122,145 @@ export async function poolWorker(
     if (chunk[0] === "stop") break;
     next = ask();
     const [, chunkId, key, ref, list, star] = chunk;
-    if (ref) {
-      try {
-        fns.set(key, resolve(ref));
-      } catch (error) {
-        fns.set(key, error as Error);
-      }
+    const fn = chunkFunction(fns, key, ref, resolve);
+    const out = chunkReporter(feed, setup.id, chunkId);
+    flushHeld = out.flush;
+    const running = runChunk(fn, list, star, out);
+    if (running) await running;
+  }
+}
+
+/** How this worker finds a function from its description. */
+function resolver(setup: WorkerSetup): (ref: TargetRef) => Fn {
+  const namespaces = runtime().namespaces ?? [];
+  return (ref: TargetRef): Fn => {
+    const { fn, fromSource } = resolveFunction(ref, namespaces, setup.modules);
+    return fromSource ? explainScope(fn, ref.name, setup.modules) : fn;
+  };
+}
+
+/**
+ * The function a chunk runs: resolved when the chunk brings its
+ * description, and kept by its key (as the error, if it cannot be).
+ */
+function chunkFunction(
+  fns: Map<number, Fn | Error>,
+  key: number,
+  ref: TargetRef | null,
+  resolve: (ref: TargetRef) => Fn,
+): Fn | Error | undefined {
+  if (ref) {
+    try {
+      fns.set(key, resolve(ref));
+    } catch (error) {
+      fns.set(key, error as Error);
     }
-    const fn = fns.get(key);
-    // Results leave at least every millisecond, even from a loop of
-    // synchronous tasks: the pool times tasks by them, and a worker that
-    // dies has told it how far it got. (Date.now(), not performance.now():
-    // the latter is a call into Deno, half a microsecond a task.)
-    let flushed = Date.now();
-    // Results that are numbers or strings (most tasks') wait here and leave
-    // together, one message per flush rather than one per task; any other
-    // leaves at once, after those waiting, so results arrive in order.
-    let indices: number[] = [];
-    let values: unknown[] = [];
-    const sendWaiting = () => {
-      if (indices.length === 0) return;
-      feed.post("results", [setup.id, chunkId, indices, values]);
-      indices = [];
-      values = [];
-    };
-    flushHeld = () => {
+  }
+  return fns.get(key);
+}
+
+/** How one chunk's results leave the worker. */
+interface ChunkReporter {
+  /** Takes one task's outcome. */
+  report: (i: number, ok: boolean, value: unknown) => void;
+  /** Posts the results held back. */
+  sendWaiting: () => void;
+  /** Posts the results held back and writes out all that was posted. */
+  flush: () => void;
+}
+
+/**
+ * The results of chunk `chunkId`, as they leave. Results leave at least
+ * every millisecond, even from a loop of synchronous tasks: the pool times
+ * tasks by them, and a worker that dies has told it how far it got.
+ * (Date.now(), not performance.now(): the latter is a call into Deno, half
+ * a microsecond a task.)
+ */
+function chunkReporter(
+  feed: FeedProxy,
+  worker: number,
+  chunkId: number,
+): ChunkReporter {
+  let flushed = Date.now();
+  // Results that are numbers or strings (most tasks') wait here and leave
+  // together, one message per flush rather than one per task; any other
+  // leaves at once, after those waiting, so results arrive in order.
+  let indices: number[] = [];
+  let values: unknown[] = [];
+  const sendWaiting = () => {
+    if (indices.length === 0) return;
+    feed.post("results", [worker, chunkId, indices, values]);
+    indices = [];
+    values = [];
+  };
+  const flush = () => {
+    sendWaiting();
+    feed.flush();
+  };
+  const report = (i: number, ok: boolean, value: unknown) => {
+    if (ok && isPrimitive(value)) {
+      indices.push(i);
+      values.push(value);
+    } else {
+      sendWaiting();
+      post(feed, [worker, chunkId, i, ok, value]);
+    }
+    const now = Date.now();
+    // (A clock set back flushes at once rather than never.)
+    if (now - flushed >= 1 || now < flushed) {
       sendWaiting();
       feed.flush();
-    };
-    const report = (i: number, ok: boolean, value: unknown) => {
-      if (ok && isPrimitive(value)) {
-        indices.push(i);
-        values.push(value);
-      } else {
-        sendWaiting();
-        post(feed, [setup.id, chunkId, i, ok, value]);
-      }
-      const now = Date.now();
-      // (A clock set back flushes at once rather than never.)
-      if (now - flushed >= 1 || now < flushed) {
-        sendWaiting();
-        feed.flush();
-        flushed = now;
-      }
-    };
-    if (fn instanceof Error || fn === undefined) {
-      const error = fn ??
-        new Error("Cannot run the task: its function never arrived");
-      for (let i = 0; i < list.length; i++) report(i, false, error);
-      continue;
+      flushed = now;
     }
-    let i = 0;
-    while (i < list.length) {
-      // Synchronous tasks run in a plain loop; a promise is awaited here.
-      const pending = runSync(fn, list, star, i, report);
-      if (!pending) break;
-      sendWaiting();
-      i = pending.index;
-      try {
-        report(i, true, await pending.promise);
-      } catch (error) {
-        report(i, false, error);
-      }
-      i++;
-    }
-    sendWaiting();
+  };
+  return { report, sendWaiting, flush };
+}
+
+/**
+ * Runs a chunk's tasks in order, reporting each. Synchronous tasks run in
+ * a plain loop; only once one returns a promise is there one to await.
+ *
+ * @returns A promise if a task was asynchronous, to await before the next
+ * chunk; otherwise nothing, and the chunk is done.
+ */
+function runChunk(
+  fn: Fn | Error | undefined,
+  list: unknown[],
+  star: boolean,
+  out: ChunkReporter,
+): Promise<void> | undefined {
+  if (fn instanceof Error || fn === undefined) {
+    const error = fn ??
+      new Error("Cannot run the task: its function never arrived");
+    for (let i = 0; i < list.length; i++) out.report(i, false, error);
+    return;
   }
+  const pending = runSync(fn, list, star, 0, out.report);
+  if (pending) return runAsync(fn, list, star, pending, out);
+  out.sendWaiting();
+}
+
+/** Runs the rest of a chunk from its first task that returned a promise. */
+async function runAsync(
+  fn: Fn,
+  list: unknown[],
+  star: boolean,
+  first: { index: number; promise: Promise<unknown> },
+  out: ChunkReporter,
+): Promise<void> {
+  const { report, sendWaiting } = out;
+  let pending: typeof first | null = first;
+  while (pending) {
+    sendWaiting();
+    const i = pending.index;
+    try {
+      report(i, true, await pending.promise);
+    } catch (error) {
+      report(i, false, error);
+    }
+    pending = runSync(fn, list, star, i + 1, report);
+  }
+  sendWaiting();
 }
 
 /**

@@ -2,12 +2,7 @@
 // Barrier: Python's `threading.Barrier` on shared memory, its error, and
 // its servant and proxy for other processes.
 
-import {
-  broker,
-  registerRemote,
-  type RemoteForm,
-  type Servant,
-} from "../_ipc/broker.ts";
+import { broker, registerRemote, type Servant } from "../_ipc/broker.ts";
 import {
   registerError,
   registerShareable,
@@ -309,7 +304,7 @@ export class Barrier {
    *
    * @returns The kind, the id and the metadata a proxy starts from.
    */
-  [toRemote](): RemoteForm {
+  [toRemote](): { kind: string; id: string; meta: unknown } {
     return exportAs("Barrier", this, () => barrierServant(this), this.parties);
   }
 

@@ -2,7 +2,6 @@
 // Condition: Python's `threading.Condition` on shared memory (threads of
 // one process only).
 
-import type { RemoteForm } from "../_ipc/broker.ts";
 import { registerShareable, toRemote, toShared } from "../_ipc/crossing.ts";
 import { describe } from "../_util/repr.ts";
 import type { WaitOptions } from "../_util/wait_options.ts";
@@ -406,7 +405,7 @@ export class Condition {
    * @throws {TypeError} Always: a Condition works between the threads of
    * one process only.
    */
-  [toRemote](): RemoteForm {
+  [toRemote](): { kind: string; id: string; meta: unknown } {
     throw new TypeError(
       `Cannot send a ${this.constructor.name} to another process: a Condition works between the threads of one process only; use an Event, a Queue or a Semaphore to signal between processes`,
     );

@@ -2,12 +2,7 @@
 // Event: Python's `threading.Event` on shared memory, and its servant and
 // proxy for other processes.
 
-import {
-  broker,
-  registerRemote,
-  type RemoteForm,
-  type Servant,
-} from "../_ipc/broker.ts";
+import { broker, registerRemote, type Servant } from "../_ipc/broker.ts";
 import { registerShareable, toRemote, toShared } from "../_ipc/crossing.ts";
 import type { WaitOptions } from "../_util/wait_options.ts";
 import { adopt, newCells, revive } from "./_cells.ts";
@@ -147,7 +142,7 @@ export class Event {
    *
    * @returns The kind, the id and the metadata a proxy starts from.
    */
-  [toRemote](): RemoteForm {
+  [toRemote](): { kind: string; id: string; meta: unknown } {
     return exportAs("Event", this, () => eventServant(this), mirrorMeta(this));
   }
 

@@ -2,11 +2,7 @@
 // Lock: Python's `threading.Lock` on shared memory, and its servant and
 // proxy for other processes.
 
-import {
-  registerRemote,
-  type RemoteForm,
-  type Servant,
-} from "../_ipc/broker.ts";
+import { registerRemote, type Servant } from "../_ipc/broker.ts";
 import { registerShareable, toRemote, toShared } from "../_ipc/crossing.ts";
 import { adopt, internals, newCells, revive } from "./_cells.ts";
 import {
@@ -258,7 +254,7 @@ export class Lock {
    *
    * @returns The kind, the id and the metadata a proxy starts from.
    */
-  [toRemote](): RemoteForm {
+  [toRemote](): { kind: string; id: string; meta: unknown } {
     return exportAs("Lock", this, () => lockServant(this), mirrorMeta(this));
   }
 

@@ -2,11 +2,7 @@
 // RLock: Python's `threading.RLock` on shared memory, and its servant
 // for other processes.
 
-import {
-  registerRemote,
-  type RemoteForm,
-  type Servant,
-} from "../_ipc/broker.ts";
+import { registerRemote, type Servant } from "../_ipc/broker.ts";
 import { registerShareable, toRemote, toShared } from "../_ipc/crossing.ts";
 import { allocateIdent, getIdent } from "../_runtime/ident.ts";
 import { adopt, internals, newCells, revive } from "./_cells.ts";
@@ -310,7 +306,7 @@ export class RLock {
    *
    * @returns The kind, the id and the metadata a proxy starts from.
    */
-  [toRemote](): RemoteForm {
+  [toRemote](): { kind: string; id: string; meta: unknown } {
     return exportAs("RLock", this, () => rlockServant(this), mirrorMeta(this));
   }
 

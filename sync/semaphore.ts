@@ -2,11 +2,7 @@
 // Semaphore and BoundedSemaphore on shared memory, and their servant and
 // proxy for other processes.
 
-import {
-  registerRemote,
-  type RemoteForm,
-  type Servant,
-} from "../_ipc/broker.ts";
+import { registerRemote, type Servant } from "../_ipc/broker.ts";
 import { registerShareable, toRemote, toShared } from "../_ipc/crossing.ts";
 import { adopt, checkCount, MAX_INT32, newCells, revive } from "./_cells.ts";
 import {
@@ -253,7 +249,7 @@ export class Semaphore {
    *
    * @returns The kind, the id and the metadata a proxy starts from.
    */
-  [toRemote](): RemoteForm {
+  [toRemote](): { kind: string; id: string; meta: unknown } {
     return exportAs(
       this instanceof BoundedSemaphore ? "BoundedSemaphore" : "Semaphore",
       this,

@@ -2,12 +2,7 @@
 // RawArray and SharedArray: Python's `multiprocessing` arrays on shared
 // memory, and the array's servant and proxy for other processes.
 
-import {
-  broker,
-  registerRemote,
-  type RemoteForm,
-  type Servant,
-} from "../_ipc/broker.ts";
+import { broker, registerRemote, type Servant } from "../_ipc/broker.ts";
 import { registerShareable, toRemote, toShared } from "../_ipc/crossing.ts";
 import { describe } from "../_util/repr.ts";
 import { adopt, type Form, revive } from "./_cells.ts";
@@ -255,7 +250,7 @@ export class SharedArray<C extends Typecode = Typecode> {
    *
    * @returns The kind, the id and the metadata a proxy starts from.
    */
-  [toRemote](): RemoteForm {
+  [toRemote](): { kind: string; id: string; meta: unknown } {
     return exportAs("SharedArray", this, () => arrayServant(this), {
       typecode: this.typecode,
       array: this.array.slice(),

@@ -2,12 +2,7 @@
 // Value: Python's `multiprocessing.Value` on shared memory, and its
 // servant and proxy (a copy kept up to date) for other processes.
 
-import {
-  broker,
-  registerRemote,
-  type RemoteForm,
-  type Servant,
-} from "../_ipc/broker.ts";
+import { broker, registerRemote, type Servant } from "../_ipc/broker.ts";
 import { registerShareable, toRemote, toShared } from "../_ipc/crossing.ts";
 import { adopt, type Form, revive } from "./_cells.ts";
 import {
@@ -151,7 +146,7 @@ export class Value<C extends Typecode = Typecode> {
    *
    * @returns The kind, the id and the metadata a proxy starts from.
    */
-  [toRemote](): RemoteForm {
+  [toRemote](): { kind: string; id: string; meta: unknown } {
     return exportAs("Value", this, () => valueServant(this), {
       typecode: this.typecode,
       value: this.value,
