@@ -27,7 +27,6 @@
 
 import {
   ARRIVED,
-  BrokenPipeError,
   broker,
   type Call,
   Delivery,
@@ -39,36 +38,11 @@ import { checkBoolean } from "./_runtime/options.ts";
 import { waitOptions } from "./_util/wait_options.ts";
 import type { WaitOptions } from "./sync.ts";
 import { Mailbox } from "./_ipc/mailbox.ts";
-import { copyValue, registerError, toRemote } from "./_ipc/crossing.ts";
+import { copyValue, toRemote } from "./_ipc/crossing.ts";
 import { describe } from "./_util/repr.ts";
+import { BrokenPipeError, EOFError } from "./errors.ts";
 
-export { BrokenPipeError };
-
-/**
- * Thrown by `recv()` when the other end is closed and nothing is left to
- * read (Python's `EOFError`).
- *
- * @example Usage
- * ```ts
- * import { EOFError, Pipe } from "@parallel/multiprocessing";
- * import { assertRejects } from "@std/assert";
- *
- * const [a, b] = Pipe();
- * b.close();
- * await assertRejects(() => a.recv(), EOFError);
- * ```
- */
-export class EOFError extends Error {
-  /**
-   * Creates the error.
-   *
-   * @param message What ended.
-   */
-  constructor(message = "Cannot receive: the other end is closed") {
-    super(message);
-    this.name = "EOFError";
-  }
-}
+export { BrokenPipeError, EOFError };
 
 /** One message: bytes from `sendBytes`, or a value from `send`. */
 type Entry = [bytes: boolean, value: unknown];
@@ -542,6 +516,3 @@ registerRemote("Connection", (id, meta) => {
     reviving = null;
   }
 });
-
-registerError(EOFError);
-registerError(BrokenPipeError);

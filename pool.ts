@@ -29,7 +29,7 @@
 
 export { AsyncResult } from "./pool/async_result.ts";
 export { BasePool } from "./pool/base_pool.ts";
-export { BrokenWorkerError } from "./pool/broken_worker_error.ts";
+export { BrokenWorkerError } from "./errors.ts";
 export type {
   AsyncOptions,
   BasePoolOptions,

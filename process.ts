@@ -27,7 +27,7 @@ import {
   preloadCodec,
   preparePayload,
 } from "./_runtime/start_frame.ts";
-import { encodeShared, registerError } from "./_ipc/crossing.ts";
+import { encodeShared } from "./_ipc/crossing.ts";
 import "./_runtime/kinds.ts";
 import { broker, type RemoteForm, UNSENT } from "./_ipc/broker.ts";
 import {
@@ -66,11 +66,11 @@ import {
   type Namespace,
   resolveClass,
   resolveFunction,
-  TargetNotFoundError,
 } from "./_runtime/target.ts";
 import { describe } from "./_util/repr.ts";
+import { TargetNotFoundError } from "./errors.ts";
 
-export { TargetNotFoundError } from "./_runtime/target.ts";
+export { TargetNotFoundError } from "./errors.ts";
 
 /** A permission kind a child can be given, as in `Deno.PermissionName`. */
 export type PermissionName =
@@ -1307,5 +1307,3 @@ function checkCwd(cwd: unknown): string | URL | undefined {
     }`,
   );
 }
-
-registerError(TargetNotFoundError);

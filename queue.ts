@@ -40,58 +40,11 @@ import {
 import { waitOptions } from "./_util/wait_options.ts";
 import type { WaitOptions } from "./sync.ts";
 import { Mailbox } from "./_ipc/mailbox.ts";
-import { copyValue, registerError, toRemote } from "./_ipc/crossing.ts";
+import { copyValue, toRemote } from "./_ipc/crossing.ts";
 import { describe } from "./_util/repr.ts";
+import { Empty, Full } from "./errors.ts";
 
-/**
- * Thrown by `putNowait()`, or by `put()` after its timeout, when the queue
- * is full (Python's `queue.Full`).
- *
- * @example Usage
- * ```ts
- * import { Full, Queue } from "@parallel/multiprocessing";
- * import { assertRejects } from "@std/assert";
- *
- * const queue = new Queue(1);
- * await queue.put("a");
- * await assertRejects(() => queue.putNowait("b"), Full);
- * ```
- */
-export class Full extends Error {
-  /**
-   * Creates the error.
-   *
-   * @param message What was full.
-   */
-  constructor(message = "Cannot put: the queue is full") {
-    super(message);
-    this.name = "Full";
-  }
-}
-
-/**
- * Thrown by `getNowait()`, or by `get()` after its timeout, when the queue
- * is empty (Python's `queue.Empty`).
- *
- * @example Usage
- * ```ts
- * import { Empty, Queue } from "@parallel/multiprocessing";
- * import { assertRejects } from "@std/assert";
- *
- * await assertRejects(() => new Queue().getNowait(), Empty);
- * ```
- */
-export class Empty extends Error {
-  /**
-   * Creates the error.
-   *
-   * @param message What was empty.
-   */
-  constructor(message = "Cannot get: the queue is empty") {
-    super(message);
-    this.name = "Empty";
-  }
-}
+export { Empty, Full };
 
 /** The owner's state of a queue. */
 class QueueState {
@@ -492,6 +445,3 @@ function revive<Q>(make: () => Q) {
 registerRemote("Queue", revive(() => new Queue()));
 registerRemote("JoinableQueue", revive(() => new JoinableQueue()));
 registerRemote("SimpleQueue", revive(() => new SimpleQueue()));
-
-registerError(Full);
-registerError(Empty);

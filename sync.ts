@@ -53,7 +53,8 @@ export { RLock } from "./sync/rlock.ts";
 export { Condition } from "./sync/condition.ts";
 export { BoundedSemaphore, Semaphore } from "./sync/semaphore.ts";
 export { Event } from "./sync/event.ts";
-export { Barrier, BrokenBarrierError } from "./sync/barrier.ts";
+export { Barrier } from "./sync/barrier.ts";
+export { BrokenBarrierError } from "./errors.ts";
 export type {
   Typecode,
   TypecodeValue,

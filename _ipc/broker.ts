@@ -35,31 +35,7 @@ import {
 } from "./messages.ts";
 import { getIdent } from "../_runtime/ident.ts";
 import { unrefSignals } from "../_util/wait_options.ts";
-
-/**
- * Thrown when the link to the process or thread that owns a shared object
- * is gone: the owner exited, or this side was closed.
- *
- * @example Usage
- * ```ts
- * import { BrokenPipeError } from "@parallel/multiprocessing";
- *
- * const error = new BrokenPipeError("Cannot reach the owner of Queue 1");
- * console.log(error.name); // "BrokenPipeError"
- * ```
- */
-export class BrokenPipeError extends Error {
-  /**
-   * Creates the error.
-   *
-   * @param message What could not be reached.
-   * @param options The underlying error, if any.
-   */
-  constructor(message: string, options?: ErrorOptions) {
-    super(message, options);
-    this.name = "BrokenPipeError";
-  }
-}
+import { BrokenPipeError } from "../errors.ts";
 
 /** Who made a request, as a servant sees it. */
 export interface Call {

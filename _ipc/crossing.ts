@@ -7,6 +7,7 @@
 
 import { broker, codec, type RemoteForm } from "./broker.ts";
 import { isFlatMessage, type Link } from "./link.ts";
+import { errorClass } from "./error_classes.ts";
 
 /** Returns an object's shared form; see {@linkcode Shareable}. */
 export const toShared: unique symbol = Symbol.for(
@@ -223,13 +224,6 @@ function encodeError(
   };
 }
 
-const errorClasses = new Map<string, { prototype: Error }>();
-
-/** Makes errors of `Class` come back from other processes as instances of it. */
-export function registerError(Class: { name: string; prototype: Error }): void {
-  errorClasses.set(Class.name, Class);
-}
-
 const BUILTIN_ERRORS: Record<string, ErrorConstructor> = {
   Error,
   TypeError,
@@ -266,7 +260,7 @@ function decodeError(
     (Object.hasOwn(BUILTIN_ERRORS, record.className)
       ? BUILTIN_ERRORS[record.className]
       : undefined) ?? denoError(record);
-  const known = errorClasses.get(record.className);
+  const known = errorClass(record.className);
   if (known) {
     // The package's own errors come back as instances of their class.
     error = Object.create(known.prototype);

@@ -6,6 +6,7 @@
 
 import type { TargetRef } from "./state.ts";
 import { describe } from "../_util/repr.ts";
+import { TargetNotFoundError } from "../errors.ts";
 
 /** The package's root folder. */
 const PACKAGE_ROOT = new URL("../", import.meta.url).href;
@@ -92,32 +93,6 @@ export function describeFunction(target: unknown): TargetRef {
 
 /** A module namespace as the child's entry imports it. */
 export type Namespace = Record<string, unknown>;
-
-/**
- * Error for a target that a child cannot find or rebuild: a subclass whose
- * module is unknown (thrown by `start()`), or, in the child, a target that
- * is not exported and not self-contained.
- *
- * @example Catch it around start()
- * ```ts
- * import { TargetNotFoundError } from "@parallel/multiprocessing";
- *
- * const error = new TargetNotFoundError("export `func` from file:///x.ts");
- * console.log(error.name); // "TargetNotFoundError"
- * ```
- */
-export class TargetNotFoundError extends Error {
-  /**
-   * Creates the error.
-   *
-   * @param message What was looked for and how to fix it.
-   * @param options The underlying error, if any.
-   */
-  constructor(message: string, options?: ErrorOptions) {
-    super(message, options);
-    this.name = "TargetNotFoundError";
-  }
-}
 
 /**
  * Resolves a function description in the child: an export with the same

@@ -8,6 +8,7 @@
 // `deno test`.
 
 const PUBLIC = [
+  "errors.ts",
   "mod.ts",
   "process.ts",
   "thread.ts",

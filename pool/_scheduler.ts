@@ -7,7 +7,7 @@ import { toRemote } from "../_ipc/crossing.ts";
 import { EXITED, runtime, type TargetRef } from "../_runtime/state.ts";
 import { describeFunction } from "../_runtime/target.ts";
 import { Deadline } from "../_util/timers.ts";
-import { BrokenWorkerError } from "./broken_worker_error.ts";
+import { BrokenWorkerError } from "../errors.ts";
 import type { MapOptions } from "./options.ts";
 import { killUnit, makeUnit, type Unit, type UnitOptions } from "./_units.ts";
 import {

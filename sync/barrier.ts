@@ -3,12 +3,7 @@
 // its servant and proxy for other processes.
 
 import { broker, registerRemote, type Servant } from "../_ipc/broker.ts";
-import {
-  registerError,
-  registerShareable,
-  toRemote,
-  toShared,
-} from "../_ipc/crossing.ts";
+import { registerShareable, toRemote, toShared } from "../_ipc/crossing.ts";
 import type { WaitOptions } from "../_util/wait_options.ts";
 import { adopt, checkCount, newCells, revive } from "./_cells.ts";
 import {
@@ -20,6 +15,7 @@ import {
   request,
 } from "./_remote.ts";
 import { parseWait, waitOn } from "./_wait.ts";
+import { BrokenBarrierError } from "../errors.ts";
 
 // BARRIER_STATE holds the phase (bits 0-1) and the count of tasks inside
 // (bits 2-30); BARRIER_SEQ changes, with a notify, on every phase change.
@@ -34,36 +30,6 @@ const MAX_PARTIES = 2 ** 29 - 1;
 export interface BarrierState {
   cells: SharedArrayBuffer;
   parties: number;
-}
-
-/**
- * Error from {@linkcode Barrier.wait} when the barrier is broken: by a
- * timeout, an abort, {@linkcode Barrier.abort} or {@linkcode Barrier.reset},
- * as Python's `threading.BrokenBarrierError`.
- *
- * @example Catch it
- * ```ts
- * import { Barrier, BrokenBarrierError } from "@parallel/multiprocessing/sync";
- * import { assertRejects } from "@std/assert";
- *
- * const barrier = new Barrier(2);
- * await assertRejects(() => barrier.wait(10), BrokenBarrierError);
- * ```
- */
-export class BrokenBarrierError extends Error {
-  /**
-   * Creates the error.
-   *
-   * @param message What broke the barrier.
-   * @param options The underlying error, if any.
-   */
-  constructor(
-    message = "Cannot wait on a broken barrier",
-    options?: ErrorOptions,
-  ) {
-    super(message, options);
-    this.name = "BrokenBarrierError";
-  }
 }
 
 /**
@@ -329,8 +295,6 @@ registerShareable<BarrierState>(
   "Barrier",
   (state) => revive(state, () => new Barrier(state.parties)),
 );
-
-registerError(BrokenBarrierError);
 
 function barrierServant(barrier: Barrier): Servant {
   return {
