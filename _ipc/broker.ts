@@ -376,7 +376,11 @@ export class Broker {
     });
     if (keepAlive) link.hold();
     const onAbort = () => link.send([CANCEL, requestId]);
-    signal?.addEventListener("abort", onAbort, { once: true });
+    // A forwarded request may come with its signal aborted already: its
+    // CANCEL arrived in the same batch. It goes on at once, or the owner
+    // would never answer.
+    if (signal?.aborted) onAbort();
+    else signal?.addEventListener("abort", onAbort, { once: true });
     return promise.finally(() => {
       signal?.removeEventListener("abort", onAbort);
       if (keepAlive) link.release();
