@@ -30,33 +30,22 @@ import {
 import { encodeShared } from "./_ipc/crossing.ts";
 import "./_runtime/kinds.ts";
 import { broker, type RemoteForm, UNSENT } from "./_ipc/broker.ts";
-import {
-  holdGroup,
-  releaseGroup,
-  signalGroup,
-  trackGroups,
-} from "./_runtime/reaper.ts";
-import {
-  channelOption,
-  fdChannel,
-  ProcessLink,
-  type StreamLink,
-} from "./_ipc/link.ts";
-import { StdioLink } from "./_ipc/stdio_link.ts";
+import { releaseGroup, signalGroup, trackGroups } from "./_runtime/reaper.ts";
 import {
   checkPermissions,
+  type ChildPermissions,
   permissionFlags,
-  warmReadable,
 } from "./_runtime/permissions.ts";
 import {
   type ChildHeader,
   EXITED,
   runtime,
   type TargetRef,
+  type TrackedChild,
 } from "./_runtime/state.ts";
 import { holdHandle, keepAliveWhile } from "./_runtime/handles.ts";
 import { checkBoolean, checkName, setUp } from "./_runtime/options.ts";
-import { refillLater } from "./_runtime/warm.ts";
+import { takeWarm, warmChildFits } from "./_runtime/warm.ts";
 import { pyRepr } from "./_util/repr.ts";
 import { settle } from "./_util/timers.ts";
 import { waitOptions } from "./_util/wait_options.ts";
@@ -69,42 +58,22 @@ import {
 } from "./_runtime/target.ts";
 import { describe } from "./_util/repr.ts";
 import { TargetNotFoundError } from "./errors.ts";
+import { CHILD_URL, entryUrl, spawnChild } from "./_runtime/spawn.ts";
+import type { StreamLink } from "./_ipc/link.ts";
 
 export { TargetNotFoundError } from "./errors.ts";
+export {
+  getStartMethod,
+  setStartMethod,
+  type StartMethodOptions,
+} from "./_runtime/warm.ts";
 
-/** A permission kind a child can be given, as in `Deno.PermissionName`. */
-export type PermissionName =
-  | "read"
-  | "write"
-  | "net"
-  | "env"
-  | "sys"
-  | "run"
-  | "ffi"
-  | "import";
-
-/**
- * One kind of permission for a child: `"inherit"` (what the parent holds in
- * full), `true` (all of it; the parent must hold all of it), `false`
- * (none), or a list of paths, hosts, variables or commands, each of which
- * the parent must hold.
- */
-export type PermissionValue = "inherit" | boolean | Array<string | URL>;
-
-/**
- * Permissions for a child by kind, in the shape `Deno.test` uses. Kinds
- * left out are not granted.
- */
-export type ChildPermissionsObject = Partial<
-  Record<PermissionName, PermissionValue>
->;
-
-/**
- * Permissions for a child: `"inherit"` gives it every kind the parent holds
- * in full, `"none"` gives it nothing beyond loading its code, and an object
- * gives it exactly what it lists. A child never gets more than its parent.
- */
-export type ChildPermissions = "inherit" | "none" | ChildPermissionsObject;
+export type {
+  ChildPermissions,
+  ChildPermissionsObject,
+  PermissionName,
+  PermissionValue,
+} from "./_runtime/permissions.ts";
 
 /** The names of {@linkcode ProcessOptions}. */
 const OPTIONS = [
@@ -366,6 +335,32 @@ export class Process<A extends unknown[] = unknown[]> implements Runnable {
    * permissions than this process holds; nothing is started.
    */
   start(): void {
+    this.#checkStartable();
+    const { header, payload, handed, sent } = this.#prepareChild();
+    const flags = permissionFlags(this.#permissions, {
+      cwd: this.#cwd,
+      env: this.#env,
+      modules: [CHILD_URL, ...header.modules],
+    });
+
+    const { child, link } = this.#launch(flags, header.modules);
+    this.#child = child;
+    // What the child is handed: the only objects it may name.
+    for (const [object, form] of handed) broker().handOver(link, object, form);
+    // A child that may signal anything itself reports the groups of its
+    // descendants, so that terminate() reaches them at once; any other
+    // child's reports are not believed.
+    if (flags.includes("--allow-run")) {
+      broker().watchGroups(link, trackGroups(this.#descendants));
+    }
+    header.stdio = link.key;
+    const written = link.writeStart(encodeFrame(header, payload.bytes));
+    const tracked = this.#track(child);
+    this.#exited = this.#whenExited(child, link, written, sent, tracked);
+  }
+
+  /** Refuses a start that cannot be: twice, closed, in a loading child. */
+  #checkStartable(): void {
     this.#checkOpen("start");
     if (Deno.build.standalone) {
       throw new Error(
@@ -393,7 +388,20 @@ export class Process<A extends unknown[] = unknown[]> implements Runnable {
       );
     }
     this.#signal?.throwIfAborted();
+  }
 
+  /**
+   * The child's header and payload: the target, the args and the fields,
+   * with what crosses as remote forms noted (`handed`), and pipe ends whose
+   * owner must stop counting them as in flight if the child dies before it
+   * takes them (`sent`).
+   */
+  #prepareChild(): {
+    header: ChildHeader;
+    payload: ReturnType<typeof preparePayload>;
+    handed: [object, RemoteForm][];
+    sent: object[];
+  } {
     const className = this.constructor === Process
       ? null
       : this.constructor.name;
@@ -405,12 +413,12 @@ export class Process<A extends unknown[] = unknown[]> implements Runnable {
     }
     const fields = Object.entries(this);
     // Queues, pipes and process-safe locks cross as remote forms: the child
-    // reaches them through this process (see _broker.ts).
+    // reaches them through this process (see _ipc/broker.ts).
     // Pipe ends in the payload: if the child dies before it takes them,
     // their owner must stop counting them as in flight (see below).
     const sent: object[] = [];
     // What the child is handed: the only objects it may name (see
-    // _broker.ts), granted once its link exists.
+    // _ipc/broker.ts), granted once its link exists.
     const handed: [object, RemoteForm][] = [];
     const onRemote = (object: object, form: RemoteForm) => {
       if (UNSENT in object) sent.push(object);
@@ -446,29 +454,27 @@ export class Process<A extends unknown[] = unknown[]> implements Runnable {
       fields: fields.map(([key]) => key),
       encoding: payload.encoding,
     };
-    const flags = permissionFlags(this.#permissions, {
-      cwd: this.#cwd,
-      env: this.#env,
-      modules: [CHILD_URL, ...header.modules],
-    });
+    return { header, payload, handed, sent };
+  }
 
-    const warm = this.#warmEligible() ? takeWarm() : null;
-    const { child, link } = warm ??
-      spawnChild(flags, entryUrl(header.modules), {
-        env: this.#env,
-        cwd: this.#cwd,
-      });
-    this.#child = child;
-    for (const [object, form] of handed) broker().handOver(link, object, form);
-    // A child that may signal anything itself reports the groups of its
-    // descendants, so that terminate() reaches them at once; any other
-    // child's reports are not believed.
-    if (flags.includes("--allow-run")) {
-      broker().watchGroups(link, trackGroups(this.#descendants));
-    }
-    header.stdio = link.key;
-    const written = link.writeStart(encodeFrame(header, payload.bytes));
-    const tracked = {
+  /** A child to run this process: an idle warm one, or a new one. */
+  #launch(
+    flags: string[],
+    modules: string[],
+  ): { child: Deno.ChildProcess; link: StreamLink } {
+    const fits = warmChildFits({
+      permissions: this.#permissions,
+      env: this.#env,
+      cwd: this.#cwd,
+      modules: this.#modules,
+    });
+    return (fits ? takeWarm() : null) ??
+      spawnChild(flags, entryUrl(modules), { env: this.#env, cwd: this.#cwd });
+  }
+
+  /** Counts the child among this runtime's, for the exit rules and `signal`. */
+  #track(child: Deno.ChildProcess): TrackedChild {
+    const tracked: TrackedChild = {
       process: this,
       daemon: this.#daemon,
       isAlive: () => this.isAlive(),
@@ -478,14 +484,29 @@ export class Process<A extends unknown[] = unknown[]> implements Runnable {
         holdHandle(child, true);
       },
     };
-    state.children.add(tracked);
+    runtime().children.add(tracked);
     installExitHooks();
     if (this.#signal) {
       const onAbort = () => this.terminate();
       this.#onAbort = onAbort;
       this.#signal.addEventListener("abort", onAbort, { once: true });
     }
-    this.#exited = Promise.all([child.status, written]).then(
+    return tracked;
+  }
+
+  /**
+   * Resolves once the child has exited and its link is done, after the
+   * cleanup: its exit code, what it left running, its abort listener.
+   */
+  #whenExited(
+    child: Deno.ChildProcess,
+    link: StreamLink,
+    written: Promise<void>,
+    sent: object[],
+    tracked: TrackedChild,
+  ): Promise<void> {
+    const state = runtime();
+    return Promise.all([child.status, written]).then(
       async ([status]) => {
         // What the child sent before it exited is handled before join()
         // returns. A grandchild that inherited the channel could hold it open:
@@ -513,28 +534,6 @@ export class Process<A extends unknown[] = unknown[]> implements Runnable {
         }
       },
     );
-  }
-
-  /**
-   * Whether a warm child can stand for this one: same flags as any warm
-   * child (inherited permissions, this environment and directory), and
-   * modules it may import at run time (local files it can read).
-   */
-  #warmEligible(): boolean {
-    const state = runtime();
-    if (state.startMethod !== "warm") return false;
-    if (this.#permissions !== "inherit" || this.#env || this.#cwd) return false;
-    // The idle child imports the modules then: it must be able to read them.
-    const readable = warmReadPaths();
-    return this.#modules.every((url) => {
-      if (!url.startsWith("file:")) return false;
-      const path = decodeURIComponent(new URL(url).pathname);
-      return readable === null
-        ? Deno.permissions.querySync({ name: "read", path }).state === "granted"
-        : readable.some((dir) =>
-          path.startsWith(dir === "/" ? "/" : `${dir}/`)
-        );
-    });
   }
 
   /**
@@ -874,354 +873,6 @@ export function cpuCount(): number {
 
 // The child's entry: load the runtime first (it reads the start frame and
 // marks the child as loading), then the modules, then run.
-const CHILD_URL = new URL("./_runtime/child_entry.ts", import.meta.url).href;
-
-/** Spawns a child with its channel; it is unref'd (see installExitHooks). */
-function spawnChild(
-  flags: string[],
-  entry: string,
-  options: { env?: Record<string, string>; cwd?: string | URL },
-): { child: Deno.ChildProcess; link: StreamLink } {
-  const fd = fdChannel();
-  const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "--no-prompt", ...flags, ...configFlag(), entry],
-    stdin: "piped",
-    // The public channel carries the child's output with its own chunks.
-    stdout: fd ? "inherit" : "piped",
-    stderr: "inherit",
-    // Its own session and process group, so that terminate() and kill()
-    // can reach everything it starts.
-    detached: true,
-    env: options.env,
-    cwd: options.cwd,
-    // The fast channel for queues, pipes and pools, at the child's fd 3.
-    ...(fd ? channelOption() : {}),
-  }).spawn();
-  // No child holds the event loop by itself: see installExitHooks(). First,
-  // so that a hold taken as its link is attached (holdHandle) stands.
-  child.unref();
-  const link = fd ? new ProcessLink(child) : new StdioLink(child);
-  broker().attach(link, `${child.pid}:1`);
-  // Killed by the reaper if this runtime dies first (see _reaper.ts).
-  holdGroup(child.pid);
-  return { child, link };
-}
-
-const WARM_URL = new URL("./_runtime/warm_entry.ts", import.meta.url).href;
-
-/**
- * The entry of a warm child: it loads what it can while idle, then blocks on
- * its start frame in `runChild`.
- */
-function warmEntry(): string {
-  const preload = JSON.stringify(runtime().warmPreload ?? []);
-  const lines = [
-    `import { prepare } from ${JSON.stringify(WARM_URL)};`,
-    `import { runChild } from ${JSON.stringify(CHILD_URL)};`,
-    `await prepare(${preload}, true);`,
-    "await runChild(null);",
-  ];
-  return `data:text/javascript,${encodeURIComponent(lines.join("\n"))}`;
-}
-
-/**
- * An idle warm child, if one is ready and was booted as a child would be
- * now; the pool is refilled soon after. Idle children booted before the
- * parent's permissions, environment or directory changed (a revoke, a
- * `Deno.env.set()`) are ended: they would hold what a child spawned now
- * would not.
- */
-function takeWarm(): { child: Deno.ChildProcess; link: StreamLink } | null {
-  const state = runtime();
-  const now = warmBoot().context;
-  if (state.warm?.some((idle) => idle.context !== now)) endWarm();
-  const idle = (state.warm ?? []).shift() as
-    | { child: Deno.ChildProcess; link: StreamLink }
-    | undefined;
-  refillLater(idle !== undefined, fillWarm);
-  return idle ?? null;
-}
-
-/**
- * How an idle child boots now: its flags, and what a child spawned now
- * would get (flags, directory, environment) as one comparable value.
- */
-function warmBoot(): { flags: string[]; context: string } {
-  const readable = warmReadPaths();
-  const flags = [
-    ...permissionFlags("inherit", {
-      modules: [CHILD_URL, ...runtime().warmPreload ?? []],
-    }),
-    ...(readable?.length ? [`--allow-read=${readable.join(",")}`] : []),
-  ];
-  const granted = (descriptor: Deno.PermissionDescriptor) =>
-    Deno.permissions.querySync(descriptor).state === "granted";
-  // Read only where that cannot prompt; a process that may not read them
-  // cannot change them either.
-  // Sorted: Deno lists the environment in no fixed order.
-  const env = granted({ name: "env" })
-    ? Object.entries(Deno.env.toObject()).sort(([a], [b]) => a < b ? -1 : 1)
-    : null;
-  const cwd = granted({ name: "read", path: "." }) ? Deno.cwd() : null;
-  return { flags, context: JSON.stringify([flags, cwd, env]) };
-}
-
-/**
- * Where idle children may read: everything (null) when this process may, or
- * else its working directory and the directories of the preloaded modules,
- * those of them this process may read.
- */
-function warmReadPaths(): string[] | null {
-  const readable = (path: string) =>
-    Deno.permissions.querySync({ name: "read", path }).state === "granted";
-  const candidates = (runtime().warmPreload ?? [])
-    .filter((url) => url.startsWith("file:"))
-    .map((url) => {
-      const path = decodeURIComponent(new URL(url).pathname);
-      return path.slice(0, path.lastIndexOf("/")) || "/";
-    });
-  if (readable(".")) candidates.unshift(Deno.cwd());
-  return warmReadable(candidates);
-}
-
-/** Starts idle children until `warmIdle` are ready. */
-function fillWarm(): void {
-  const state = runtime();
-  // Not while this child or worker imports its modules: an idle child that
-  // preloads a module calling setStartMethod("warm") would boot another.
-  if (state.startMethod !== "warm" || state.unloading || state.loading) return;
-  state.warm ??= [];
-  const { flags, context } = warmBoot();
-  while (state.warm.length < (state.warmIdle ?? 1)) {
-    const idle = { ...spawnChild(flags, warmEntry(), {}), context };
-    state.warm.push(idle);
-    // One that dies while idle (killed) leaves the pool.
-    idle.child.status.then(() => {
-      const i = state.warm?.indexOf(idle) ?? -1;
-      if (i < 0) return;
-      state.warm!.splice(i, 1);
-      releaseGroup(idle.child.pid);
-    });
-  }
-}
-
-/** The options of {@linkcode setStartMethod}. */
-export interface StartMethodOptions {
-  /**
-   * How many booted children to keep waiting for a `start()`, with
-   * `"warm"`.
-   *
-   * @default {1}
-   */
-  idle?: number;
-  /**
-   * Modules (absolute URLs, such as `import.meta.url`) that each idle child
-   * and worker imports while it waits, as Python's
-   * `set_forkserver_preload()`: a `start()` whose target lives in one of
-   * them finds it loaded and skips the import (about 3 ms for a small local
-   * module). Their top level runs in every idle child, used or not, and
-   * before it knows its name; starting a process or thread there throws, as
-   * in any child. A module that fails to load is skipped, and the child that
-   * needs it reports the error as a spawned child would. A start that takes
-   * an idle child still preloading waits for it (as a fork server would):
-   * a module whose top level never finishes holds every warm start.
-   *
-   * @default {[]}
-   */
-  preload?: readonly (string | URL)[];
-}
-
-/**
- * Chooses how `Process.start()` starts children, as Python's
- * `multiprocessing.set_start_method()`:
- *
- * - `"spawn"` (the default) boots a new Deno for each child.
- * - `"warm"` keeps `idle` children booted ahead of time (the package's child
- *   runtime loaded, blocked on their start frame), as Python's `forkserver`
- *   keeps a server: `start()` hands one its target, which it imports then,
- *   and a new idle child boots in the background. Idle children have this
- *   process's permissions and environment, watch it as every child does, and
- *   exit when it does. A `Process` with its own `permissions`, `env` or
- *   `cwd`, or whose module is not a local file this process may read, still
- *   spawns. Threads get idle workers the same way; note that Deno creates a
- *   Worker synchronously, so each replacement Worker holds this thread for
- *   the length of its boot (about 50 ms on 2 cores), 50 ms after the start
- *   that took the last one.
- *
- * @param method `"spawn"` or `"warm"`.
- * @param options How many idle children to keep, and what they preload.
- * @throws {TypeError} If `method` is not one of those, `idle` is not an
- * integer, or `preload` is not an array of absolute URLs.
- * @throws {RangeError} If `idle` is below 1.
- *
- * @example Warm start
- * ```ts
- * import { Process, setStartMethod } from "@parallel/multiprocessing";
- *
- * export function hello(): void {
- *   console.log("hello from a warm child");
- * }
- *
- * if (import.meta.main) {
- *   setStartMethod("warm");
- *   const p = new Process({ target: hello });
- *   p.start();
- *   await p.join();
- * }
- * ```
- */
-export function setStartMethod(
-  method: "spawn" | "warm",
-  options: StartMethodOptions = {},
-): void {
-  if (method !== "spawn" && method !== "warm") {
-    throw new TypeError(
-      `Cannot set the start method: expected "spawn" or "warm", received ${
-        describe(method)
-      }`,
-    );
-  }
-  const { idle = 1 } = options;
-  if (typeof idle !== "number" || !Number.isInteger(idle)) {
-    throw new TypeError(
-      `Cannot set the start method: expected idle to be an integer, received ${
-        describe(idle)
-      }`,
-    );
-  }
-  if (idle < 1) {
-    throw new RangeError(
-      `Cannot set the start method: expected idle to be >= 1, received ${idle}`,
-    );
-  }
-  const preload = checkPreload(options.preload ?? []);
-  const state = runtime();
-  // Idle children that preloaded other modules, or are no longer needed,
-  // end; the pools refill as now asked.
-  const stale = method === "spawn" ||
-    JSON.stringify(preload) !== JSON.stringify(state.warmPreload ?? []);
-  state.startMethod = method;
-  state.warmIdle = idle;
-  state.warmPreload = preload;
-  for (const hook of state.startMethodHooks) hook(method, stale);
-  if (stale) endWarm();
-  fillWarm();
-}
-
-/** Ends the idle children. */
-function endWarm(): void {
-  for (const { child } of runtime().warm?.splice(0) ?? []) {
-    try {
-      child.kill("SIGTERM");
-    } catch {
-      // Gone already.
-    }
-    child.status.then(() => releaseGroup(child.pid));
-  }
-}
-
-function checkPreload(preload: unknown): string[] {
-  if (!Array.isArray(preload)) {
-    throw new TypeError(
-      `Cannot set the start method: expected preload to be an array of module URLs, received ${
-        describe(preload)
-      }`,
-    );
-  }
-  return preload.map((url, i) => {
-    if (url instanceof URL) return url.href;
-    if (typeof url === "string" && URL.canParse(url)) return new URL(url).href;
-    throw new TypeError(
-      `Cannot set the start method: expected preload[${i}] to be an absolute module URL (such as import.meta.url), received ${
-        describe(url)
-      }`,
-    );
-  });
-}
-
-/**
- * The start method `Process.start()` uses; see {@linkcode setStartMethod}.
- *
- * @returns `"spawn"` or `"warm"`.
- *
- * @example Usage
- * ```ts
- * import { getStartMethod } from "@parallel/multiprocessing";
- *
- * console.log(getStartMethod()); // "spawn"
- * ```
- */
-export function getStartMethod(): "spawn" | "warm" {
-  return runtime().startMethod ?? "spawn";
-}
-
-function entryUrl(modules: string[]): string {
-  const lines = [`import { runChild } from ${JSON.stringify(CHILD_URL)};`];
-  modules.forEach((url, i) => {
-    lines.push(`import * as m${i} from ${JSON.stringify(url)};`);
-  });
-  lines.push(`await runChild([${modules.map((_, i) => `m${i}`).join(", ")}]);`);
-  return `data:text/javascript,${encodeURIComponent(lines.join("\n"))}`;
-}
-
-/**
- * The parent's `deno.json`, found from its working directory as Deno finds
- * it, for the child's `--config`: a `data:` entry makes Deno look for no
- * config at all, and the child needs the same import map to load the same
- * modules. Found once, and only where the parent may read; without that,
- * the child has no import map. (`--import-map` given to the parent is not
- * visible to it, so it is not passed on.)
- */
-function configFlag(): string[] {
-  const state = runtime();
-  if (state.config === undefined) state.config = findConfig();
-  return state.config === null ? [] : [`--config=${state.config}`];
-}
-
-function findConfig(): string | null {
-  const readable = (path: string) =>
-    Deno.permissions.querySync({ name: "read", path }).state === "granted";
-  if (!readable(".")) {
-    warnNoConfig("the working directory", "--allow-read=.");
-    return null;
-  }
-  let dir = Deno.cwd();
-  let unreadable: string | null = null;
-  while (true) {
-    for (const name of ["deno.json", "deno.jsonc"]) {
-      const path = `${dir}/${name}`;
-      if (!readable(path)) unreadable ??= path;
-      else if (isFile(path)) return path;
-    }
-    const parent = dir.slice(0, dir.lastIndexOf("/")) || "/";
-    if (parent === dir) break;
-    dir = parent;
-  }
-  if (unreadable !== null) {
-    warnNoConfig(unreadable, `--allow-read=${unreadable}`);
-  }
-  return null;
-}
-
-/**
- * Says once, on stderr, that the search for `deno.json` stopped where this
- * process may not read: a child that needs the import map would fail to
- * load its modules, far from the cause.
- */
-function warnNoConfig(where: string, flag: string): void {
-  console.error(
-    `@parallel/multiprocessing: children get no deno.json: this process may not read ${where}, where Deno would look for one (if it is there, run with ${flag})`,
-  );
-}
-
-function isFile(path: string): boolean {
-  try {
-    return Deno.statSync(path).isFile;
-  } catch {
-    return false;
-  }
-}
-
 /**
  * Python's exit rules, on Deno's event loop. Children are unref'd, so the
  * loop empties when the main code is done; then `beforeunload` terminates

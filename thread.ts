@@ -22,10 +22,14 @@
  * @module
  */
 
-import type { Worker } from "node:worker_threads";
+import type { MessagePort, Worker } from "node:worker_threads";
 import { keepAliveWhile } from "./_runtime/handles.ts";
 import { checkBoolean, checkName, setUp } from "./_runtime/options.ts";
-import { refillLater } from "./_runtime/warm.ts";
+import {
+  takeWarmWorker,
+  type WarmWorker,
+  warmWorkerFits,
+} from "./_runtime/warm.ts";
 import { denoBefore } from "./_util/deno.ts";
 import { settle } from "./_util/timers.ts";
 import { waitOptions } from "./_util/wait_options.ts";
@@ -37,9 +41,8 @@ import {
 } from "./_runtime/ident.ts";
 import "./_runtime/kinds.ts";
 import { broker, type RemoteForm } from "./_ipc/broker.ts";
-import { grantsNow } from "./_runtime/permissions.ts";
 import { releaseGroup, signalGroup, trackGroups } from "./_runtime/reaper.ts";
-import { PortLink } from "./_ipc/link.ts";
+import { type Link, PortLink } from "./_ipc/link.ts";
 import { decodeShared, encodeShared } from "./_ipc/crossing.ts";
 import {
   EXITED,
@@ -56,6 +59,7 @@ import {
   resolveFunction,
 } from "./_runtime/target.ts";
 import { describe } from "./_util/repr.ts";
+import { THREAD_ENTRY_URL, workerThreads } from "./_runtime/workers.ts";
 
 export { getIdent } from "./_runtime/ident.ts";
 
@@ -152,8 +156,6 @@ interface ThreadState {
   current: Thread | null;
   main: Thread | null;
   started: Set<Thread>;
-  /** Set by the first start(): only then do idle warm workers boot. */
-  used?: boolean;
 }
 
 const KEY = Symbol.for("@parallel/multiprocessing/threads");
@@ -277,6 +279,26 @@ export class Thread<A extends unknown[] = unknown[]> implements Runnable {
    * @throws {TypeError} If an argument or field cannot be cloned.
    */
   start(): void {
+    this.#checkStartable();
+    const { header, handed, warm } = this.#prepareThread();
+    const { worker, port } = this.#createWorker(header, warm);
+    this.#worker = worker;
+    this.#ident = header.ident;
+    const link = broker().attach(
+      new PortLink(port),
+      `${Deno.pid}:${header.ident}`,
+    );
+    for (const [object, form] of handed) broker().handOver(link, object, form);
+    // The processes the thread starts are held here too, so that they end
+    // with this process, and with the thread (see _reaper.ts).
+    broker().watchGroups(link, trackGroups(this.#groups));
+    if (this.#daemon) worker.unref();
+    threadState().started.add(this);
+    this.#watchWorker(worker, link);
+  }
+
+  /** Refuses a start that cannot be: twice, or in a loading runtime. */
+  #checkStartable(): void {
     if (this.#role !== "thread") {
       throw new Error(`Cannot start ${this.#name}: it is already running`);
     }
@@ -285,14 +307,26 @@ export class Thread<A extends unknown[] = unknown[]> implements Runnable {
         `Cannot start a thread twice: ${this.#name} is already started with ident ${this.#ident}`,
       );
     }
-    const state = runtime();
-    if (state.loading) {
+    if (runtime().loading) {
       throw new Error(
         `Cannot start ${this.#name} while this thread or child is still importing its modules: ` +
           "put the main part of the module under `if (import.meta.main)` " +
           "so that it does not run again there (Python's `if __name__ == '__main__'`)",
       );
     }
+  }
+
+  /**
+   * The thread's header: the target, and the args and fields encoded (what
+   * crosses as remote forms noted in `handed`); and the idle warm worker
+   * that will run it, if one can.
+   */
+  #prepareThread(): {
+    header: ThreadHeader;
+    handed: [object, RemoteForm][];
+    warm: WarmWorker | null;
+  } {
+    const state = runtime();
     const className = this.constructor === Thread
       ? null
       : this.constructor.name;
@@ -304,8 +338,8 @@ export class Thread<A extends unknown[] = unknown[]> implements Runnable {
       sameProcess: true,
       onRemote: (object, form) => (handed.push([object, form]), form),
     });
-    threadState().used = true;
-    const warm = this.#warmEligible() ? takeWarmWorker() : null;
+    runtime().threadsStarted = true;
+    const warm = warmWorkerFits(this.#modules) ? takeWarmWorker() : null;
     const ident = warm?.ident ?? allocateIdent();
     const header: ThreadHeader = {
       name: this.#name,
@@ -320,6 +354,20 @@ export class Thread<A extends unknown[] = unknown[]> implements Runnable {
       fields: fields.map(([key]) => key),
       values,
     };
+    return { header, handed, warm };
+  }
+
+  /**
+   * The worker that runs the thread, given its header and its end of the
+   * channel: the warm one, or a new one.
+   *
+   * @throws {TypeError} If the args or fields cannot be cloned; nothing is
+   * left open then.
+   */
+  #createWorker(
+    header: ThreadHeader,
+    warm: WarmWorker | null,
+  ): { worker: Worker; port: MessagePort } {
     let worker: Worker;
     // The channel for queues, pipes and pools: one port here, one there.
     const { Worker, MessageChannel } = workerThreads();
@@ -353,15 +401,11 @@ export class Thread<A extends unknown[] = unknown[]> implements Runnable {
         { cause: error },
       );
     }
-    this.#worker = worker;
-    this.#ident = ident;
-    const link = broker().attach(new PortLink(port1), `${Deno.pid}:${ident}`);
-    for (const [object, form] of handed) broker().handOver(link, object, form);
-    // The processes the thread starts are held here too, so that they end
-    // with this process, and with the thread (see _reaper.ts).
-    broker().watchGroups(link, trackGroups(this.#groups));
-    if (this.#daemon) worker.unref();
-    threadState().started.add(this);
+    return { worker, port: port1 };
+  }
+
+  /** Follows the worker: its reports, its errors, its exit. */
+  #watchWorker(worker: Worker, link: Link): void {
     let failed = false;
     let exited = false;
     // The code the worker said it closes with, when it ends itself.
@@ -425,20 +469,6 @@ export class Thread<A extends unknown[] = unknown[]> implements Runnable {
       }
     }
     return error;
-  }
-
-  /**
-   * Whether a warm worker can stand for this thread: modules it may import
-   * at run time (local files this thread may read).
-   */
-  #warmEligible(): boolean {
-    if (runtime().startMethod !== "warm") return false;
-    return this.#modules.every((url) => {
-      if (!url.startsWith("file:")) return false;
-      const path = decodeURIComponent(new URL(url).pathname);
-      return Deno.permissions.querySync({ name: "read", path }).state ===
-        "granted";
-    });
   }
 
   /**
@@ -778,123 +808,6 @@ export function activeCount(): number {
   return enumerate().length;
 }
 
-/**
- * `node:worker_threads`' Worker, loaded on the first start: importing it
- * up front would cost every program that imports this package ~15 ms of
- * start-up, thread or no thread. `process.getBuiltinModule` loads it
- * synchronously, as `start()` must be.
- */
-function workerThreads(): typeof import("node:worker_threads") {
-  const process = (globalThis as {
-    process?: { getBuiltinModule?(id: string): unknown };
-  }).process;
-  const threads = process?.getBuiltinModule?.("node:worker_threads") as
-    | typeof import("node:worker_threads")
-    | undefined;
-  if (!threads) {
-    throw new Error(
-      "Cannot start a thread: node:worker_threads is not available in this runtime",
-    );
-  }
-  return threads;
-}
-
-const THREAD_CHILD_URL =
-  new URL("./_runtime/thread_entry.ts", import.meta.url).href;
-
-const WARM_ENTRY = new URL("./_runtime/warm_entry.ts", import.meta.url);
-
-/**
- * The entry of a warm worker: it loads what it can while idle, then waits
- * for its header in `runWarmThread`.
- */
-function warmEntryUrl(): string {
-  const warm = WARM_ENTRY.href;
-  const preload = JSON.stringify(runtime().warmPreload ?? []);
-  const lines = [
-    `import { prepare } from ${JSON.stringify(warm)};`,
-    `import { runWarmThread } from ${JSON.stringify(THREAD_CHILD_URL)};`,
-    `await prepare(${preload}, false);`,
-    "await runWarmThread();",
-    // Here, not in the runtime: see runThread.
-    "globalThis.close();",
-  ];
-  return `data:text/javascript,${encodeURIComponent(lines.join("\n"))}`;
-}
-
-/**
- * An idle warm worker. It has its ident from its creation, so that what its
- * preloaded modules do at their top level already runs as its own thread.
- */
-interface WarmWorker {
-  worker: Worker;
-  ident: number;
-  /** The process's grants when it was created, which it inherited. */
-  grants: string;
-}
-
-/**
- * An idle warm worker, if one is ready and holds what a worker created now
- * would; the pool is refilled soon after. Workers created before the
- * process's grants changed (a revoke) are ended.
- */
-function takeWarmWorker(): WarmWorker | null {
-  const pool = (runtime().warmWorkers ?? []) as WarmWorker[];
-  const grants = grantsNow();
-  if (pool.some((idle) => idle.grants !== grants)) endWarmWorkers();
-  const idle = pool.shift();
-  refillLater(idle !== undefined, fillWarmWorkers);
-  return idle ?? null;
-}
-
-/**
- * Starts idle workers until as many as `setStartMethod()` asked are ready:
- * once this runtime has started a thread (a program without threads boots
- * none), and only if a worker may load the package's modules.
- */
-function fillWarmWorkers(): void {
-  const state = runtime();
-  // Not while loading: see fillWarm() in process.ts.
-  if (state.startMethod !== "warm" || state.unloading || state.loading) return;
-  if (!threadState().used) return;
-  if (
-    WARM_ENTRY.protocol === "file:" &&
-    Deno.permissions.querySync({ name: "read", path: WARM_ENTRY }).state !==
-      "granted"
-  ) return;
-  const pool = state.warmWorkers ??= [];
-  const grants = grantsNow();
-  while (pool.length < (state.warmIdle ?? 1)) {
-    const ident = allocateIdent();
-    const worker = new (workerThreads().Worker)(new URL(warmEntryUrl()), {
-      workerData: { warm: true, ident, counter: identCounter() },
-    });
-    // Idle, it keeps nothing alive; it dies with the process.
-    worker.unref();
-    const idle: WarmWorker = { worker, ident, grants };
-    pool.push(idle);
-    const leave = () => {
-      const i = pool.indexOf(idle);
-      if (i >= 0) pool.splice(i, 1);
-    };
-    worker.once("exit", leave);
-    // One that fails to boot leaves the pool; threads start cold instead.
-    worker.once("error", leave);
-  }
-}
-
-/** Ends the idle warm workers. */
-function endWarmWorkers(): void {
-  for (const idle of runtime().warmWorkers?.splice(0) ?? []) {
-    void (idle as WarmWorker).worker.terminate();
-  }
-}
-
-runtime().startMethodHooks.add((_method, stale) => {
-  if (stale) endWarmWorkers();
-  fillWarmWorkers();
-});
-
 function entryUrl(modules: string[]): string {
   const names = modules.map((_, i) => `m${i}`);
   const lines = [
@@ -904,7 +817,7 @@ function entryUrl(modules: string[]): string {
     // it with this entry's URL as well).
     "try {",
     `  const { runThread } = await import(${
-      JSON.stringify(THREAD_CHILD_URL)
+      JSON.stringify(THREAD_ENTRY_URL)
     });`,
     ...modules.map((url, i) =>
       `  const ${names[i]} = await import(${JSON.stringify(url)});`

@@ -3,7 +3,40 @@
 // child never has more permissions than its parent. See ARCHITECTURE.md.
 
 import { describe } from "../_util/repr.ts";
-import type { ChildPermissions, PermissionName } from "../process.ts";
+
+/** A permission kind a child can be given, as in `Deno.PermissionName`. */
+export type PermissionName =
+  | "read"
+  | "write"
+  | "net"
+  | "env"
+  | "sys"
+  | "run"
+  | "ffi"
+  | "import";
+
+/**
+ * One kind of permission for a child: `"inherit"` (what the parent holds in
+ * full), `true` (all of it; the parent must hold all of it), `false`
+ * (none), or a list of paths, hosts, variables or commands, each of which
+ * the parent must hold.
+ */
+export type PermissionValue = "inherit" | boolean | Array<string | URL>;
+
+/**
+ * Permissions for a child by kind, in the shape `Deno.test` uses. Kinds
+ * left out are not granted.
+ */
+export type ChildPermissionsObject = Partial<
+  Record<PermissionName, PermissionValue>
+>;
+
+/**
+ * Permissions for a child: `"inherit"` gives it every kind the parent holds
+ * in full, `"none"` gives it nothing beyond loading its code, and an object
+ * gives it exactly what it lists. A child never gets more than its parent.
+ */
+export type ChildPermissions = "inherit" | "none" | ChildPermissionsObject;
 
 /** The permission kinds a child can be given, with their query field. */
 const KINDS: Record<

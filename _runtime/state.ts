@@ -134,8 +134,8 @@ export interface RuntimeState {
   preloaded?: Map<string, Record<string, unknown>>;
   /** The idle warm workers, for threads. */
   warmWorkers?: unknown[];
-  /** Called by `setStartMethod()` (thread.ts fills or ends its workers). */
-  startMethodHooks: Set<(method: "spawn" | "warm", stale: boolean) => void>;
+  /** Set by the first `Thread.start()`: only then do idle workers boot. */
+  threadsStarted?: boolean;
   /** Set once the main code is done and exit hooks run: start no more. */
   unloading?: boolean;
   /** In a child or worker: the modules its entry imported, in order. */
@@ -166,7 +166,6 @@ export function runtime(): RuntimeState {
     current: null,
     exitHook: false,
     rebuild: null,
-    startMethodHooks: new Set(),
   };
 }
 

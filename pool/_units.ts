@@ -4,7 +4,8 @@
 
 import { EXTRA_MODULES } from "../_runtime/options.ts";
 import type { EXITED } from "../_runtime/state.ts";
-import { type ChildPermissions, Process } from "../process.ts";
+import type { ChildPermissions } from "../_runtime/permissions.ts";
+import { Process } from "../process.ts";
 import { Thread } from "../thread.ts";
 import { poolWorker, type WorkerSetup } from "./_worker_loop.ts";
 

@@ -1,7 +1,7 @@
 // Copyright 2026 the @parallel/multiprocessing authors. MIT license.
 // The options of the pools and of the calls that submit work to them.
 
-import type { ChildPermissions } from "../process.ts";
+import type { ChildPermissions } from "../_runtime/permissions.ts";
 
 /** Options of every way to submit work. */
 export interface TaskOptions {
