@@ -39,6 +39,7 @@ import {
 import {
   type ChildHeader,
   EXITED,
+  REBUILD,
   runtime,
   type TargetRef,
   type TrackedChild,
@@ -741,6 +742,15 @@ export class Process<A extends unknown[] = unknown[]> implements Runnable {
     return this.toString();
   }
 
+  /**
+   * In a child: rebuilds its own `Process` object from its start frame.
+   *
+   * @ignore
+   */
+  static [REBUILD](namespaces: Namespace[], values: unknown[]): Process {
+    return rebuild(namespaces, values);
+  }
+
   /** Keeps this process alive while something waits for the child. */
   #held(waiting: Promise<void>): Promise<void> {
     return keepAliveWhile(
@@ -928,8 +938,6 @@ function rebuild(namespaces: Namespace[], values: unknown[]): Process {
   });
   return self;
 }
-
-runtime().rebuild ??= rebuild;
 
 function checkEnv(
   env: unknown,

@@ -43,9 +43,10 @@ import "./_runtime/kinds.ts";
 import { broker, type RemoteForm } from "./_ipc/broker.ts";
 import { releaseGroup, signalGroup, trackGroups } from "./_runtime/reaper.ts";
 import { type Link, PortLink } from "./_ipc/link.ts";
-import { decodeShared, encodeShared } from "./_ipc/crossing.ts";
+import { encodeShared } from "./_ipc/crossing.ts";
 import {
   EXITED,
+  REBUILD,
   runtime,
   type TargetRef,
   type ThreadHeader,
@@ -402,6 +403,15 @@ export class Thread<A extends unknown[] = unknown[]> implements Runnable {
       );
     }
     return { worker, port: port1 };
+  }
+
+  /**
+   * In a worker: rebuilds its own `Thread` object and makes it current.
+   *
+   * @ignore
+   */
+  static [REBUILD](header: ThreadHeader, namespaces: Namespace[]): Thread {
+    return rebuildThread(header, namespaces);
   }
 
   /** Follows the worker: its reports, its errors, its exit. */
@@ -836,7 +846,7 @@ function entryUrl(modules: string[]): string {
 
 /** In a worker: rebuilds its Thread object and makes it current. */
 function rebuildThread(header: ThreadHeader, namespaces: Namespace[]): Thread {
-  const values = decodeShared(header.values) as unknown[];
+  const values = broker().fromParent(header.values) as unknown[];
   let target: ((...args: unknown[]) => unknown) | undefined;
   if (header.target) {
     const { fn, fromSource } = resolveFunction(
@@ -866,7 +876,3 @@ function rebuildThread(header: ThreadHeader, namespaces: Namespace[]): Thread {
   threadState().current = self;
   return self;
 }
-
-(globalThis as Record<symbol, unknown>)[
-  Symbol.for("@parallel/multiprocessing/rebuildThread")
-] ??= rebuildThread;

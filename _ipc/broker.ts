@@ -30,12 +30,14 @@ import {
   type Incoming,
   NACK,
   POST,
+  type RemoteForm,
   REQUEST,
   RESPONSE,
 } from "./messages.ts";
 import { getIdent } from "../_runtime/ident.ts";
 import { unrefSignals } from "../_util/wait_options.ts";
 import { BrokenPipeError } from "../errors.ts";
+import { type Codec, crossingCodec, decodeShared } from "./crossing.ts";
 
 /** Who made a request, as a servant sees it. */
 export interface Call {
@@ -77,12 +79,7 @@ export class Delivery {
   ) {}
 }
 
-/** A shared object's form in transit to another process or thread. */
-export interface RemoteForm {
-  kind: string;
-  id: string;
-  meta: unknown;
-}
+export type { RemoteForm };
 
 type Revive = (id: string, meta: unknown, link: Link) => object;
 
@@ -145,17 +142,10 @@ export function registerRemote(kind: string, revive: Revive): void {
   revivers.set(kind, revive);
 }
 
-/** Packs a value for a link; set by `_shared.ts` to avoid an import cycle. */
-export const codec: {
-  pack(value: unknown, link: Link): unknown;
-  unpack(value: unknown, link: Link): unknown;
-} = {
-  pack: (value) => value,
-  unpack: (value) => value,
-};
-
 /** The broker of this runtime (one per process main thread and worker). */
 export class Broker {
+  /** How values cross this runtime's links (`crossing.ts`). */
+  #codec: Codec = crossingCodec(this);
   #servants = new Map<string, Servant>();
   /** The local id of each object this runtime owns or holds a proxy for. */
   #ids = new WeakMap<object, string>();
@@ -178,6 +168,14 @@ export class Broker {
   /** This runtime, as `pid:ident` (read late: a worker adopts its ident). */
   get origin(): string {
     return `${Deno.pid}:${getIdent()}`;
+  }
+
+  /**
+   * Rebuilds a value that came from this runtime's parent (a start frame's
+   * payload): its remote forms become proxies over the upstream link.
+   */
+  fromParent(value: unknown): unknown {
+    return decodeShared(value, this, () => this.upstream());
   }
 
   /** The link towards this runtime's parent. */
@@ -359,7 +357,7 @@ export class Broker {
         requestId,
         route.id,
         op,
-        codec.pack(args, link),
+        this.#codec.pack(args, link),
         origin,
         keepAlive,
       ]);
@@ -405,7 +403,7 @@ export class Broker {
     }
     const { link, id: remote } = this.#route(id);
     this.#forwarding(origin, link);
-    link.send([POST, remote, op, codec.pack(args, link), origin]);
+    link.send([POST, remote, op, this.#codec.pack(args, link), origin]);
   }
 
   /** Notes that a runtime behind us reaches an owner over `link`. */
@@ -502,7 +500,7 @@ export class Broker {
           // once that runtime acknowledges it (it may die first).
           if (!pending?.forwarded) link.send([ACK, requestId]);
           else {
-            const value = codec.unpack(message[3], link);
+            const value = this.#codec.unpack(message[3], link);
             this.#pending.delete(requestId);
             pending.resolve(
               new Delivery(
@@ -518,7 +516,7 @@ export class Broker {
         this.#pending.delete(requestId);
         let decoded: unknown;
         try {
-          decoded = codec.unpack(value, link);
+          decoded = this.#codec.unpack(value, link);
         } catch (error) {
           pending.reject(error);
           break;
@@ -538,7 +536,7 @@ export class Broker {
         if (!record.granted.has(id)) break;
         this.#seen(link, origin);
         try {
-          const values = codec.unpack(args, link) as unknown[];
+          const values = this.#codec.unpack(args, link) as unknown[];
           if (this.#servants.has(id)) {
             this.#servants.get(id)!.handle(op, values, {
               link,
@@ -665,7 +663,7 @@ export class Broker {
             RESPONSE,
             requestId,
             ok,
-            codec.pack(value.value, link),
+            this.#codec.pack(value.value, link),
             1,
           ]);
           let waiting = this.#unacknowledged.get(link);
@@ -673,10 +671,10 @@ export class Broker {
           waiting.set(requestId, value);
           return;
         }
-        link.send([RESPONSE, requestId, ok, codec.pack(value, link)]);
+        link.send([RESPONSE, requestId, ok, this.#codec.pack(value, link)]);
       } catch (error) {
         // The value cannot travel: the caller gets why instead.
-        link.send([RESPONSE, requestId, false, codec.pack(error, link)]);
+        link.send([RESPONSE, requestId, false, this.#codec.pack(error, link)]);
       }
     };
     Promise.resolve().then(() => {
@@ -688,7 +686,7 @@ export class Broker {
           } that asks`,
         );
       }
-      const args = codec.unpack(packed, link) as unknown[];
+      const args = this.#codec.unpack(packed, link) as unknown[];
       const servant = this.#servants.get(id);
       if (servant) {
         return servant.handle(op, args, {

@@ -5,7 +5,7 @@
 // the same memory in the receiving thread. Plain objects and arrays are
 // walked; anything else travels by structured clone as it is.
 
-import { broker, codec, type RemoteForm } from "./broker.ts";
+import type { RemoteForm } from "./messages.ts";
 import { isFlatMessage, type Link } from "./link.ts";
 import { errorClass } from "./error_classes.ts";
 
@@ -313,13 +313,33 @@ function decodeError(
   return error;
 }
 
+/** What crossing needs of a broker: the two ends of a remote form. */
+export interface RemoteEnd {
+  /** The form to send for `object` over `link`, which grants it there. */
+  handOver(link: Link, object: object, form: RemoteForm): RemoteForm;
+  /** The proxy for a form that arrived over `link`. */
+  revive(form: RemoteForm, link: Link | (() => Link)): object;
+}
+
+/** For copies within a runtime: no remote form is ever decoded. */
+const NO_REMOTE: RemoteEnd = {
+  handOver: () => {
+    throw new TypeError("Cannot hand over an object in a copy");
+  },
+  revive: () => {
+    throw new TypeError("Cannot rebuild a remote form in a copy");
+  },
+};
+
 /**
  * Rebuilds what {@linkcode encodeShared} encoded. Remote forms become
- * proxies that reach their owner over `link` (opened only if one arrives).
+ * proxies, built by `remote`, that reach their owner over `link` (opened
+ * only if one arrives).
  */
 export function decodeShared(
   value: unknown,
-  link: () => Link = () => broker().upstream(),
+  remote: RemoteEnd,
+  link: () => Link,
   seen: Map<object, unknown> = new Map(),
   kept: object[] = [],
 ): unknown {
@@ -327,20 +347,22 @@ export function decodeShared(
   if (seen.has(value)) return seen.get(value);
   if (Array.isArray(value)) {
     seen.set(value, value);
-    value.forEach((item, i) => value[i] = decodeShared(item, link, seen, kept));
+    value.forEach((item, i) =>
+      value[i] = decodeShared(item, remote, link, seen, kept)
+    );
     return value;
   }
   if (value instanceof Map) {
     seen.set(value, value);
     for (const [key, item] of value) {
-      value.set(key, decodeShared(item, link, seen, kept));
+      value.set(key, decodeShared(item, remote, link, seen, kept));
     }
     return value;
   }
   if (value instanceof Set) {
     seen.set(value, value);
     const items = [...value].map((item) =>
-      decodeShared(item, link, seen, kept)
+      decodeShared(item, remote, link, seen, kept)
     );
     value.clear();
     for (const item of items) value.add(item);
@@ -353,15 +375,15 @@ export function decodeShared(
     if (form.kind === KEPT) {
       revived = kept[form.state as number];
     } else if (form.kind === REMOTE) {
-      const remote = form.state as RemoteForm;
-      revived = broker().revive(
-        { ...remote, meta: decodeShared(remote.meta, link, seen, kept) },
+      const sent = form.state as RemoteForm;
+      revived = remote.revive(
+        { ...sent, meta: decodeShared(sent.meta, remote, link, seen, kept) },
         link,
       );
     } else if (form.kind === ERROR) {
       revived = decodeError(
         form.state as ErrorRecord,
-        (item) => decodeShared(item, link, seen, kept),
+        (item) => decodeShared(item, remote, link, seen, kept),
       );
     } else {
       const revive = revivers.get(form.kind);
@@ -375,7 +397,7 @@ export function decodeShared(
   }
   seen.set(value, value);
   for (const [key, item] of Object.entries(value)) {
-    value[key] = decodeShared(item, link, seen, kept);
+    value[key] = decodeShared(item, remote, link, seen, kept);
   }
   return value;
 }
@@ -415,13 +437,24 @@ const plain = (value: unknown) =>
   Array.isArray(value)
     ? isFlatMessage(value, 2)
     : typeof value !== "object" || value === null;
-codec.pack = (value, link) =>
-  plain(value) ? value : encodeShared(value, {
-    sameProcess: link.sameProcess,
-    onRemote: (object, form) => broker().handOver(link, object, form),
-  });
-codec.unpack = (value, link) =>
-  plain(value) ? value : decodeShared(value, () => link);
+/** How a broker packs values for its links, and unpacks what arrives. */
+export interface Codec {
+  pack(value: unknown, link: Link): unknown;
+  unpack(value: unknown, link: Link): unknown;
+}
+
+/** The codec of a broker: shared objects cross by memory or as forms. */
+export function crossingCodec(remote: RemoteEnd): Codec {
+  return {
+    pack: (value, link) =>
+      plain(value) ? value : encodeShared(value, {
+        sameProcess: link.sameProcess,
+        onRemote: (object, form) => remote.handOver(link, object, form),
+      }),
+    unpack: (value, link) =>
+      plain(value) ? value : decodeShared(value, remote, () => link),
+  };
+}
 
 /**
  * A copy of `value` as another thread would receive it: what a queue or a
@@ -443,5 +476,13 @@ export function copyValue<T>(value: T): T {
   const copy = structuredClone(
     encodeShared(value, { sameProcess: true, keep: kept }),
   );
-  return decodeShared(copy, undefined, undefined, kept) as T;
+  return decodeShared(
+    copy,
+    NO_REMOTE,
+    () => {
+      throw new TypeError("Cannot open a link for a copy");
+    },
+    undefined,
+    kept,
+  ) as T;
 }

@@ -29,6 +29,13 @@ export const BATCH = -1;
  */
 export const POSTS = -2;
 
+/** An object's form in transit to another process or thread. */
+export interface RemoteForm {
+  kind: string;
+  id: string;
+  meta: unknown;
+}
+
 /** A REQUEST. */
 export type RequestMessage = [
   kind: typeof REQUEST,

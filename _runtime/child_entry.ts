@@ -20,13 +20,13 @@ import { canSignalGroups } from "./permissions.ts";
 import {
   type ChildHeader,
   importModules,
+  REBUILD,
   runtime,
   runWithHooks,
 } from "./state.ts";
 import type { Namespace } from "./target.ts";
 import { publishAll } from "../sync/_remote.ts";
-import { decodeShared } from "../_ipc/crossing.ts";
-import "../process.ts";
+import { Process } from "../process.ts";
 // Whatever the child's modules import, it can rebuild every kind.
 import "./kinds.ts";
 
@@ -99,11 +99,11 @@ export async function runChild(
     // A warm child's entry imported nothing of the user's: import now.
     namespaces ??= await importModules(header.modules);
     state.loading = false;
-    const values = decodeShared(
+    const values = broker().fromParent(
       await decodePayload(header.encoding, payload),
     ) as unknown[];
     state.namespaces = namespaces;
-    const self = state.rebuild!(namespaces, values);
+    const self = Process[REBUILD](namespaces, values);
     state.current = self;
     await runWithHooks(self);
     // What run() put on queues and pipes (and wrote to shared arrays)

@@ -87,11 +87,13 @@ export async function runWithHooks(self: Runs): Promise<void> {
   }
 }
 
-/** What the child's entry runs once its modules are loaded. */
-export type Rebuild = (
-  namespaces: Record<string, unknown>[],
-  values: unknown[],
-) => { run(): unknown };
+/**
+ * The static method by which a child's or worker's entry rebuilds its own
+ * `Process` or `Thread` object from its start frame.
+ */
+export const REBUILD: unique symbol = Symbol.for(
+  "@parallel/multiprocessing/rebuild",
+) as never;
 
 /** A started child as the runtime tracks it. */
 export interface TrackedChild {
@@ -140,8 +142,6 @@ export interface RuntimeState {
   unloading?: boolean;
   /** In a child or worker: the modules its entry imported, in order. */
   namespaces?: Record<string, unknown>[];
-  /** Set by `process.ts`: rebuilds the child's own `Process` object. */
-  rebuild: Rebuild | null;
 }
 
 /**
@@ -165,7 +165,6 @@ export function runtime(): RuntimeState {
     children: new Set(),
     current: null,
     exitHook: false,
-    rebuild: null,
   };
 }
 

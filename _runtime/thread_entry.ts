@@ -12,6 +12,7 @@ import { publishAll } from "../sync/_remote.ts";
 import { adoptIdent } from "./ident.ts";
 import {
   importModules,
+  REBUILD,
   runtime,
   runWithHooks,
   type ThreadHeader,
@@ -20,7 +21,7 @@ import type { Namespace } from "./target.ts";
 import { activeChildren } from "../process.ts";
 // Whatever the child's modules import, it can rebuild every kind.
 import "./kinds.ts";
-import { currentThread, enumerate, type Thread } from "../thread.ts";
+import { currentThread, enumerate, Thread } from "../thread.ts";
 
 type Header = ThreadHeader & { port: unknown };
 const state = runtime();
@@ -75,8 +76,6 @@ export async function runWarmThread(): Promise<void> {
   await runThread(namespaces);
 }
 
-type Rebuild = (header: ThreadHeader, namespaces: Namespace[]) => Thread;
-
 async function waitForNonDaemons(): Promise<void> {
   while (true) {
     const waiting = [
@@ -99,11 +98,8 @@ export async function runThread(namespaces: Namespace[]): Promise<void> {
   state.loading = false;
   let clean = false;
   try {
-    const rebuild = (globalThis as Record<symbol, unknown>)[
-      Symbol.for("@parallel/multiprocessing/rebuildThread")
-    ] as Rebuild;
     state.namespaces = namespaces;
-    await runWithHooks(rebuild(header, namespaces));
+    await runWithHooks(Thread[REBUILD](header, namespaces));
     clean = true;
   } catch (error) {
     const { name = "Error", message = String(error), stack = String(error) } =

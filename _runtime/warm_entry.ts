@@ -5,7 +5,6 @@
 // `node:net` (about 19 ms to load) in a child process, and the modules named
 // by `preload`.
 
-import "../mod.ts";
 import { watchParent } from "./orphan_watch.ts";
 import { runtime } from "./state.ts";
 
@@ -34,6 +33,8 @@ export async function prepare(urls: string[], channel: boolean): Promise<void> {
       process?: { getBuiltinModule?(name: string): unknown };
     }).process?.getBuiltinModule?.("node:net");
   }
+  // The whole package, which the user's modules import in turn.
+  await import("../mod.ts");
   state.loading = true;
   // Kept, because even an import() of a module already loaded costs Deno
   // about 2 ms.

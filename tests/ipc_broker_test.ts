@@ -19,8 +19,6 @@ import {
   type Servant,
 } from "../_ipc/broker.ts";
 import { BrokenPipeError } from "../errors.ts";
-// Installs the codec the package runs with: errors cross as their class.
-import "../_ipc/crossing.ts";
 import { type Link, PortLink } from "../_ipc/link.ts";
 import {
   ACK,

@@ -10,7 +10,7 @@ import {
 } from "@std/assert";
 import { delay } from "@std/async";
 import { allocateIdent, identCounter } from "../_runtime/ident.ts";
-import { decodeShared, encodeShared } from "../_ipc/crossing.ts";
+import { encodeShared } from "../_ipc/crossing.ts";
 import {
   Barrier,
   BoundedSemaphore,
@@ -24,6 +24,7 @@ import {
   SharedArray,
   Value,
 } from "../sync.ts";
+import { broker } from "../_ipc/broker.ts";
 
 const NONE = {} as const;
 const READ = { read: true } as const;
@@ -831,7 +832,7 @@ Deno.test({
     const barrier = new Barrier(2);
     const value = new Value("q", 5n);
     const items = new SharedArray("d", [1.5]);
-    const copy = decodeShared(structuredClone(encodeShared({
+    const copy = broker().fromParent(structuredClone(encodeShared({
       lock,
       rlock,
       cond,
