@@ -466,131 +466,150 @@ export class Broker {
     // nothing malformed reaches a servant.
     if (!record || !Array.isArray(message)) return;
     switch (message[0]) {
-      case REQUEST: {
-        const [, requestId, id, op, args, claimed, keepAlive] = message;
-        const origin = this.#speaksFor(record, claimed);
-        if (
-          typeof requestId !== "number" || typeof id !== "string" ||
-          typeof op !== "string" || origin === null
-        ) break;
-        this.#seen(link, origin);
-        this.#serve(
-          link,
-          requestId,
-          id,
-          op,
-          args as unknown[],
-          origin,
-          keepAlive !== false,
-        );
-        break;
-      }
-      case RESPONSE: {
-        const [, requestId, ok, value] = message as [
-          number,
-          number,
-          boolean,
-          unknown,
-        ];
-        const pending = this.#pending.get(requestId);
-        // Only the link a request went out on answers it.
-        if (pending && pending.link !== link) break;
-        if (message[4]) {
-          // A delivery: acknowledge it, or, for a runtime behind this one,
-          // once that runtime acknowledges it (it may die first).
-          if (!pending?.forwarded) link.send([ACK, requestId]);
-          else {
-            const value = this.#codec.unpack(message[3], link);
-            this.#pending.delete(requestId);
-            pending.resolve(
-              new Delivery(
-                value,
-                () => link.send([NACK, requestId]),
-                () => link.send([ACK, requestId]),
-              ),
-            );
-            break;
-          }
-        }
-        if (!pending) break;
-        this.#pending.delete(requestId);
-        let decoded: unknown;
-        try {
-          decoded = this.#codec.unpack(value, link);
-        } catch (error) {
-          pending.reject(error);
-          break;
-        }
-        if (ok) pending.resolve(decoded);
-        // Cancelled: the caller's own reason, not the owner's AbortError.
-        else if (pending.signal?.aborted) pending.reject(pending.signal.reason);
-        else pending.reject(decoded);
-        break;
-      }
-      case POST: {
-        const [, id, op, args, claimed] = message;
-        const origin = this.#speaksFor(record, claimed);
-        if (typeof id !== "string" || typeof op !== "string" || !origin) break;
-        // Posts have no one to answer: one naming an object this link was
-        // not handed is dropped.
-        if (!record.granted.has(id)) break;
-        this.#seen(link, origin);
-        try {
-          const values = this.#codec.unpack(args, link) as unknown[];
-          if (this.#servants.has(id)) {
-            this.#servants.get(id)!.handle(op, values, {
-              link,
-              origin,
-              signal: NEVER,
-            });
-          } else {
-            this.post(id, op, values, origin);
-          }
-        } catch {
-          // A post has no one to answer; the owner is gone or the op failed.
-        }
-        break;
-      }
+      case REQUEST:
+        return this.#onRequest(link, record, message);
+      case RESPONSE:
+        return this.#onResponse(link, message);
+      case POST:
+        return this.#onPost(link, record, message);
       case CANCEL:
         this.#serving.get(link)?.get(message[1] as number)?.abort();
-        break;
-      case BYE: {
-        // A child says goodbye for itself only.
-        const origin = this.#speaksFor(record, message[1]);
-        if (origin !== null && origin === (record.peer ?? origin)) {
-          link.markBye(origin);
-        }
-        break;
-      }
+        return;
+      case BYE:
+        return this.#onBye(link, record, message);
       case ACK:
-      case NACK: {
-        const waiting = this.#unacknowledged.get(link);
-        const delivery = waiting?.get(message[1] as number);
-        if (!delivery) break;
-        waiting!.delete(message[1] as number);
-        if (message[0] === ACK) delivery.onArrived();
-        else delivery.onLost();
-        break;
-      }
-      case GROUP: {
-        const [, pgid, alive] = message;
-        if (Number.isInteger(pgid) && (pgid as number) > 1) {
-          record.groups?.(pgid as number, alive === true);
-        }
-        break;
-      }
-      case GONE: {
-        // A child reports the end of runtimes behind it only.
-        const claimed = Array.isArray(message[1]) ? message[1] : [];
-        const origins = new Set<string>();
-        for (const each of claimed) {
-          const origin = this.#speaksFor(record, each);
-          if (origin !== null) origins.add(origin);
-        }
-        if (origins.size > 0) this.#gone(origins, message[2] === true);
-        break;
+      case NACK:
+        return this.#onAck(link, message);
+      case GROUP:
+        return this.#onGroup(record, message);
+      case GONE:
+        return this.#onGone(record, message);
+    }
+  }
+
+  /** A REQUEST: serve it, for the runtime it speaks for. */
+  #onRequest(link: Link, record: LinkRecord, message: Incoming): void {
+    const [, requestId, id, op, args, claimed, keepAlive] = message;
+    const origin = this.#speaksFor(record, claimed);
+    if (
+      typeof requestId !== "number" || typeof id !== "string" ||
+      typeof op !== "string" || origin === null
+    ) return;
+    this.#seen(link, origin);
+    this.#serve(
+      link,
+      requestId,
+      id,
+      op,
+      args as unknown[],
+      origin,
+      keepAlive !== false,
+    );
+  }
+
+  /** A RESPONSE: settle the request it answers, on its own link only. */
+  #onResponse(link: Link, message: Incoming): void {
+    const [, requestId, ok, value] = message as [
+      number,
+      number,
+      boolean,
+      unknown,
+    ];
+    const pending = this.#pending.get(requestId);
+    // Only the link a request went out on answers it.
+    if (pending && pending.link !== link) return;
+    if (message[4]) {
+      // A delivery: acknowledge it, or, for a runtime behind this one,
+      // once that runtime acknowledges it (it may die first).
+      if (!pending?.forwarded) link.send([ACK, requestId]);
+      else {
+        const value = this.#codec.unpack(message[3], link);
+        this.#pending.delete(requestId);
+        pending.resolve(
+          new Delivery(
+            value,
+            () => link.send([NACK, requestId]),
+            () => link.send([ACK, requestId]),
+          ),
+        );
+        return;
       }
     }
+    if (!pending) return;
+    this.#pending.delete(requestId);
+    let decoded: unknown;
+    try {
+      decoded = this.#codec.unpack(value, link);
+    } catch (error) {
+      pending.reject(error);
+      return;
+    }
+    if (ok) pending.resolve(decoded);
+    // Cancelled: the caller's own reason, not the owner's AbortError.
+    else if (pending.signal?.aborted) pending.reject(pending.signal.reason);
+    else pending.reject(decoded);
+  }
+
+  /** A POST: run it, if its object was handed over this link. */
+  #onPost(link: Link, record: LinkRecord, message: Incoming): void {
+    const [, id, op, args, claimed] = message;
+    const origin = this.#speaksFor(record, claimed);
+    if (typeof id !== "string" || typeof op !== "string" || !origin) return;
+    // Posts have no one to answer: one naming an object this link was
+    // not handed is dropped.
+    if (!record.granted.has(id)) return;
+    this.#seen(link, origin);
+    try {
+      const values = this.#codec.unpack(args, link) as unknown[];
+      if (this.#servants.has(id)) {
+        this.#servants.get(id)!.handle(op, values, {
+          link,
+          origin,
+          signal: NEVER,
+        });
+      } else {
+        this.post(id, op, values, origin);
+      }
+    } catch {
+      // A post has no one to answer; the owner is gone or the op failed.
+    }
+  }
+
+  /** A BYE: the child says goodbye, for itself only. */
+  #onBye(link: Link, record: LinkRecord, message: Incoming): void {
+    const origin = this.#speaksFor(record, message[1]);
+    if (origin !== null && origin === (record.peer ?? origin)) {
+      link.markBye(origin);
+    }
+  }
+
+  /** An ACK or a NACK: a delivery arrived, or never will. */
+  #onAck(link: Link, message: Incoming): void {
+    const waiting = this.#unacknowledged.get(link);
+    const delivery = waiting?.get(message[1] as number);
+    if (!delivery) return;
+    waiting!.delete(message[1] as number);
+    if (message[0] === ACK) delivery.onArrived();
+    else delivery.onLost();
+  }
+
+  /** A GROUP: a process group behind the link started or ended. */
+  #onGroup(record: LinkRecord, message: Incoming): void {
+    const [, pgid, alive] = message;
+    if (Number.isInteger(pgid) && (pgid as number) > 1) {
+      record.groups?.(pgid as number, alive === true);
+    }
+  }
+
+  /** A GONE: runtimes behind the link ended; a child reports its own only. */
+  #onGone(record: LinkRecord, message: Incoming): void {
+    const claimed = Array.isArray(message[1]) ? message[1] : [];
+    const origins = new Set<string>();
+    for (const each of claimed) {
+      const origin = this.#speaksFor(record, each);
+      if (origin !== null) origins.add(origin);
+    }
+    if (origins.size > 0) this.#gone(origins, message[2] === true);
   }
 
   /**
