@@ -45,9 +45,15 @@ import {
   type TrackedChild,
 } from "./_runtime/state.ts";
 import { holdHandle, keepAliveWhile } from "./_runtime/handles.ts";
-import { checkBoolean, checkName, setUp } from "./_runtime/options.ts";
+import {
+  checkBoolean,
+  checkCwd,
+  checkEnv,
+  checkName,
+  setUp,
+} from "./_runtime/options.ts";
 import { takeWarm, warmChildFits } from "./_runtime/warm.ts";
-import { pyRepr } from "./_util/repr.ts";
+import { pyRepr, signalName } from "./_util/repr.ts";
 import { settle } from "./_util/timers.ts";
 import { waitOptions } from "./_util/wait_options.ts";
 import {
@@ -61,6 +67,8 @@ import { describe } from "./_util/repr.ts";
 import { TargetNotFoundError } from "./errors.ts";
 import { CHILD_URL, entryUrl, spawnChild } from "./_runtime/spawn.ts";
 import type { StreamLink } from "./_ipc/link.ts";
+import type { JoinOptions, Runnable } from "./_runtime/runnable.ts";
+import { installExitHooks } from "./_runtime/exit_rules.ts";
 
 export { TargetNotFoundError } from "./errors.ts";
 export {
@@ -69,6 +77,7 @@ export {
   type StartMethodOptions,
 } from "./_runtime/warm.ts";
 
+export type { JoinOptions, Runnable } from "./_runtime/runnable.ts";
 export type {
   ChildPermissions,
   ChildPermissionsObject,
@@ -155,70 +164,11 @@ export interface ProcessOptions<A extends unknown[] = unknown[]> {
   module?: string | URL;
 }
 
-/** Options for {@linkcode Process.prototype.join}. */
-export interface JoinOptions {
-  /**
-   * How long to wait in milliseconds. When it passes, `join()` resolves with
-   * the child still running, as in Python.
-   *
-   * @default {undefined} (wait for as long as it takes)
-   */
-  timeout?: number;
-  /**
-   * Aborting this signal rejects the wait with `signal.reason`; the child
-   * goes on.
-   *
-   * @default {undefined}
-   */
-  signal?: AbortSignal;
-}
-
-/**
- * The contract {@linkcode Process} and `Thread` share, as tinypool's two
- * runtimes share one: start, wait, ask, name, stop. Code that takes either
- * can take a `Runnable`.
- */
-export interface Runnable {
-  /** The name, for humans. */
-  readonly name: string;
-  /** Whether it ends with its parent rather than keeping it alive. */
-  readonly daemon: boolean;
-  /** The pid of a process, the package-given ident of a thread. */
-  readonly ident: number | null;
-  /** `null` until it has ended; then 0 on success, 1 on error, `-N` when stopped. */
-  readonly exitCode: number | null;
-  /** Starts it; synchronous. */
-  start(): void;
-  /** Waits for it to end, or for the timeout. */
-  join(options?: number | JoinOptions): Promise<void>;
-  /** Whether it has started and not ended. */
-  isAlive(): boolean;
-  /** Stops it. */
-  terminate(): void | Promise<void>;
-  /** What it runs. */
-  run(): unknown;
-}
-
 /** Which process an object stands for. */
 type Role = "child" | "self" | "main" | "parent";
 
 /** Set just around the internal construction of non-child objects. */
 let nextRole: Role = "child";
-
-const SIGNAL_NAMES: Record<number, string> = {
-  1: "SIGHUP",
-  2: "SIGINT",
-  3: "SIGQUIT",
-  4: "SIGILL",
-  5: "SIGTRAP",
-  6: "SIGABRT",
-  8: "SIGFPE",
-  9: "SIGKILL",
-  11: "SIGSEGV",
-  13: "SIGPIPE",
-  14: "SIGALRM",
-  15: "SIGTERM",
-};
 
 /**
  * A function running in a real OS child process, with the meaning of
@@ -726,7 +676,7 @@ export class Process<A extends unknown[] = unknown[]> implements Runnable {
     else {
       info.push("stopped");
       const code = this.#exitCode;
-      const signal = code < 0 ? SIGNAL_NAMES[-code] : undefined;
+      const signal = code < 0 ? signalName(-code) : undefined;
       info.push(`exitcode=${signal ? `-${signal}` : code}`);
     }
     if (this.#daemon) info.push("daemon");
@@ -883,32 +833,6 @@ export function cpuCount(): number {
 
 // The child's entry: load the runtime first (it reads the start frame and
 // marks the child as loading), then the modules, then run.
-/**
- * Python's exit rules, on Deno's event loop. Children are unref'd, so the
- * loop empties when the main code is done; then `beforeunload` terminates
- * the daemon children and keeps the process alive for the others, as
- * Python's parent joins them at exit. `Deno.exit()` cannot wait: `unload`
- * ends daemon children, and the others end through their orphan watch.
- */
-function installExitHooks(): void {
-  const state = runtime();
-  if (state.exitHook) return;
-  state.exitHook = true;
-  globalThis.addEventListener("beforeunload", (event) => {
-    state.unloading = true;
-    const alive = [...state.children].filter((child) => child.isAlive());
-    for (const child of alive) if (child.daemon) child.terminate();
-    const waiting = alive.filter((child) => !child.daemon);
-    for (const child of waiting) child.ref();
-    if (waiting.length > 0) event.preventDefault();
-  });
-  globalThis.addEventListener("unload", () => {
-    for (const child of state.children) {
-      if (child.daemon && child.isAlive()) child.terminate();
-    }
-  });
-}
-
 /** Signals a child's whole process group; false when not allowed. */
 function rebuild(namespaces: Namespace[], values: unknown[]): Process {
   const header = runtime().header!;
@@ -937,32 +861,4 @@ function rebuild(namespaces: Namespace[], values: unknown[]): Process {
       values[header.argCount + i];
   });
   return self;
-}
-
-function checkEnv(
-  env: unknown,
-): Record<string, string> | undefined {
-  if (env === undefined) return undefined;
-  if (
-    typeof env !== "object" || env === null || Array.isArray(env) ||
-    !Object.values(env).every((value) => typeof value === "string")
-  ) {
-    throw new TypeError(
-      `Cannot create process: expected env to be an object of strings, received ${
-        describe(env)
-      }`,
-    );
-  }
-  return env as Record<string, string>;
-}
-
-function checkCwd(cwd: unknown): string | URL | undefined {
-  if (cwd === undefined || typeof cwd === "string" || cwd instanceof URL) {
-    return cwd;
-  }
-  throw new TypeError(
-    `Cannot create process: expected cwd to be a string or a URL, received ${
-      describe(cwd)
-    }`,
-  );
 }

@@ -51,7 +51,7 @@ import {
   type TargetRef,
   type ThreadHeader,
 } from "./_runtime/state.ts";
-import type { JoinOptions, Runnable } from "./process.ts";
+import type { JoinOptions, Runnable } from "./_runtime/runnable.ts";
 import { Event } from "./sync.ts";
 import {
   explainScope,
@@ -60,7 +60,7 @@ import {
   resolveFunction,
 } from "./_runtime/target.ts";
 import { describe } from "./_util/repr.ts";
-import { THREAD_ENTRY_URL, workerThreads } from "./_runtime/workers.ts";
+import { workerEntryUrl, workerThreads } from "./_runtime/workers.ts";
 
 export { getIdent } from "./_runtime/ident.ts";
 
@@ -382,7 +382,7 @@ export class Thread<A extends unknown[] = unknown[]> implements Runnable {
         if (!this.#daemon) worker.ref();
       } else {
         // Cloning workerData throws here, synchronously, before any worker.
-        worker = new Worker(new URL(entryUrl(this.#modules)), {
+        worker = new Worker(new URL(workerEntryUrl(this.#modules)), {
           workerData: { ...header, port: port2 },
           transferList: [port2],
           // Deno names the worker in what it prints of an uncaught error.
@@ -816,32 +816,6 @@ export function enumerate(): Thread[] {
  */
 export function activeCount(): number {
   return enumerate().length;
-}
-
-function entryUrl(modules: string[]): string {
-  const names = modules.map((_, i) => `m${i}`);
-  const lines = [
-    'import { parentPort } from "node:worker_threads";',
-    // Imported here, one after another, so that a module that cannot load
-    // is an exception of this thread, said once (uncaught, Deno would print
-    // it with this entry's URL as well).
-    "try {",
-    `  const { runThread } = await import(${
-      JSON.stringify(THREAD_ENTRY_URL)
-    });`,
-    ...modules.map((url, i) =>
-      `  const ${names[i]} = await import(${JSON.stringify(url)});`
-    ),
-    `  await runThread([${names.join(", ")}]);`,
-    "} catch (error) {",
-    "  const { name, message, stack } = error instanceof Error ? error : new Error(String(error));",
-    '  parentPort.postMessage({ kind: "exception", name, message, stack: stack ?? "" });',
-    '  parentPort.postMessage({ kind: "end", code: 1 });',
-    "}",
-    // Here, not in the runtime: see runThread.
-    "globalThis.close();",
-  ];
-  return `data:text/javascript,${encodeURIComponent(lines.join("\n"))}`;
 }
 
 /** In a worker: rebuilds its Thread object and makes it current. */

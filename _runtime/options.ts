@@ -137,3 +137,33 @@ export function setUp(
     ],
   };
 }
+
+/** Checks a Process's `env` option. */
+export function checkEnv(
+  env: unknown,
+): Record<string, string> | undefined {
+  if (env === undefined) return undefined;
+  if (
+    typeof env !== "object" || env === null || Array.isArray(env) ||
+    !Object.values(env).every((value) => typeof value === "string")
+  ) {
+    throw new TypeError(
+      `Cannot create process: expected env to be an object of strings, received ${
+        describe(env)
+      }`,
+    );
+  }
+  return env as Record<string, string>;
+}
+
+/** Checks a Process's `cwd` option. */
+export function checkCwd(cwd: unknown): string | URL | undefined {
+  if (cwd === undefined || typeof cwd === "string" || cwd instanceof URL) {
+    return cwd;
+  }
+  throw new TypeError(
+    `Cannot create process: expected cwd to be a string or a URL, received ${
+      describe(cwd)
+    }`,
+  );
+}

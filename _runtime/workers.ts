@@ -25,3 +25,30 @@ export function workerThreads(): typeof import("node:worker_threads") {
 /** The thread runtime every worker imports first. */
 export const THREAD_ENTRY_URL =
   new URL("./thread_entry.ts", import.meta.url).href;
+
+/** The `data:` entry of a new worker: the runtime, then its modules. */
+export function workerEntryUrl(modules: string[]): string {
+  const names = modules.map((_, i) => `m${i}`);
+  const lines = [
+    'import { parentPort } from "node:worker_threads";',
+    // Imported here, one after another, so that a module that cannot load
+    // is an exception of this thread, said once (uncaught, Deno would print
+    // it with this entry's URL as well).
+    "try {",
+    `  const { runThread } = await import(${
+      JSON.stringify(THREAD_ENTRY_URL)
+    });`,
+    ...modules.map((url, i) =>
+      `  const ${names[i]} = await import(${JSON.stringify(url)});`
+    ),
+    `  await runThread([${names.join(", ")}]);`,
+    "} catch (error) {",
+    "  const { name, message, stack } = error instanceof Error ? error : new Error(String(error));",
+    '  parentPort.postMessage({ kind: "exception", name, message, stack: stack ?? "" });',
+    '  parentPort.postMessage({ kind: "end", code: 1 });',
+    "}",
+    // Here, not in the runtime: see runThread.
+    "globalThis.close();",
+  ];
+  return `data:text/javascript,${encodeURIComponent(lines.join("\n"))}`;
+}

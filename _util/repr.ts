@@ -19,3 +19,23 @@ export function describe(value: unknown): string {
   if (typeof value === "function") return `a function`;
   return `${typeof value} ${String(value)}`;
 }
+
+const SIGNAL_NAMES: Record<number, string> = {
+  1: "SIGHUP",
+  2: "SIGINT",
+  3: "SIGQUIT",
+  4: "SIGILL",
+  5: "SIGTRAP",
+  6: "SIGABRT",
+  8: "SIGFPE",
+  9: "SIGKILL",
+  11: "SIGSEGV",
+  13: "SIGPIPE",
+  14: "SIGALRM",
+  15: "SIGTERM",
+};
+
+/** The name of signal number `n` (`SIGTERM`), if it has one here. */
+export function signalName(n: number): string | undefined {
+  return SIGNAL_NAMES[n];
+}
