@@ -30,7 +30,7 @@ import {
   broker,
   type Call,
   Delivery,
-  registerRemote,
+  registerRemoteKind,
   serveLocally,
   UNSENT,
 } from "./_ipc/broker.ts";
@@ -38,7 +38,7 @@ import { checkBoolean } from "./_runtime/options.ts";
 import { waitOptions } from "./_util/wait_options.ts";
 import type { WaitOptions } from "./sync.ts";
 import { Mailbox } from "./_ipc/mailbox.ts";
-import { copyValue, toRemote } from "./_ipc/crossing.ts";
+import { copyValue, toRemoteForm } from "./_ipc/crossing.ts";
 import { describe } from "./_util/repr.ts";
 import { BrokenPipeError, EOFError } from "./errors.ts";
 
@@ -456,7 +456,7 @@ export class Connection<T = unknown> {
   }
 
   /** The connection's form in transit to another process. */
-  [toRemote](): { kind: string; id: string; meta: unknown } {
+  [toRemoteForm](): { kind: string; id: string; meta: unknown } {
     const state = this.#state;
     const end = this.#end;
     if (this.#closed) {
@@ -508,7 +508,7 @@ export function Pipe<T = unknown>(
   ];
 }
 
-registerRemote("Connection", (id, meta) => {
+registerRemoteKind("Connection", (id, meta) => {
   reviving = { id, meta: meta as ConnectionMeta };
   try {
     return new Connection(null, 0, meta as ConnectionMeta);

@@ -34,13 +34,13 @@ import {
   broker,
   type Call,
   Delivery,
-  registerRemote,
+  registerRemoteKind,
   serveLocally,
 } from "./_ipc/broker.ts";
 import { waitOptions } from "./_util/wait_options.ts";
 import type { WaitOptions } from "./sync.ts";
 import { Mailbox } from "./_ipc/mailbox.ts";
-import { copyValue, toRemote } from "./_ipc/crossing.ts";
+import { copyValue, toRemoteForm } from "./_ipc/crossing.ts";
 import { describe } from "./_util/repr.ts";
 import { Empty, Full } from "./errors.ts";
 
@@ -309,7 +309,7 @@ export class Queue<T = unknown> {
   }
 
   /** The queue's form in transit to another process. */
-  [toRemote](): { kind: string; id: string; meta: unknown } {
+  [toRemoteForm](): { kind: string; id: string; meta: unknown } {
     const kind = (this.constructor as { kind?: string }).kind ?? "Queue";
     return broker().export(
       this,
@@ -425,8 +425,8 @@ export class SimpleQueue<T = unknown> {
   }
 
   /** The queue's form in transit to another process. */
-  [toRemote](): { kind: string; id: string; meta: unknown } {
-    const form = this.#queue[toRemote]();
+  [toRemoteForm](): { kind: string; id: string; meta: unknown } {
+    const form = this.#queue[toRemoteForm]();
     return { ...form, kind: "SimpleQueue" };
   }
 }
@@ -442,6 +442,6 @@ function revive<Q>(make: () => Q) {
   };
 }
 
-registerRemote("Queue", revive(() => new Queue()));
-registerRemote("JoinableQueue", revive(() => new JoinableQueue()));
-registerRemote("SimpleQueue", revive(() => new SimpleQueue()));
+registerRemoteKind("Queue", revive(() => new Queue()));
+registerRemoteKind("JoinableQueue", revive(() => new JoinableQueue()));
+registerRemoteKind("SimpleQueue", revive(() => new SimpleQueue()));

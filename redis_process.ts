@@ -126,7 +126,7 @@ export interface RedisProcessOptions
 }
 
 const DEFAULT_URL = "redis://127.0.0.1:6379";
-/** ioredis's module, as its types say; loaded from IOREDIS (`_ioredis.ts`). */
+/** ioredis's module, as its types say; loaded from IOREDIS (`_runtime/ioredis.ts`). */
 type IoRedis = typeof import("ioredis");
 
 /** How long the child waits for Redis before giving up, in ms. */

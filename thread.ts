@@ -291,7 +291,7 @@ export class Thread<A extends unknown[] = unknown[]> implements Runnable {
     );
     for (const [object, form] of handed) broker().handOver(link, object, form);
     // The processes the thread starts are held here too, so that they end
-    // with this process, and with the thread (see _reaper.ts).
+    // with this process, and with the thread (see _runtime/reaper.ts).
     broker().watchGroups(link, trackGroups(this.#groups));
     if (this.#daemon) worker.unref();
     threadState().started.add(this);
@@ -333,7 +333,7 @@ export class Thread<A extends unknown[] = unknown[]> implements Runnable {
       : this.constructor.name;
     const fields = Object.entries(this);
     // What the thread is handed: the only objects it may name over its
-    // link (see _broker.ts), granted once the link exists.
+    // link (see _ipc/broker.ts), granted once the link exists.
     const handed: [object, RemoteForm][] = [];
     const values = encodeShared([...this.#args, ...fields.map(([, v]) => v)], {
       sameProcess: true,

@@ -122,7 +122,7 @@ interface LinkRecord {
   /** The proxies built from the peer's forms, by the peer's id. */
   imported: Map<string, object>;
   /**
-   * Told of the process groups started behind the link (see `_reaper.ts`),
+   * Told of the process groups started behind the link (see `_runtime/reaper.ts`),
    * for a child trusted with them; else their reports are dropped.
    */
   groups?: (pgid: number, alive: boolean) => void;
@@ -138,7 +138,7 @@ let nextObject = 1;
 const revivers = new Map<string, Revive>();
 
 /** Registers how to build a proxy for a kind of shared object. */
-export function registerRemote(kind: string, revive: Revive): void {
+export function registerRemoteKind(kind: string, revive: Revive): void {
   revivers.set(kind, revive);
 }
 

@@ -1,44 +1,43 @@
 // Copyright 2026 the @parallel/multiprocessing authors. MIT license.
-// Objects that live in shared memory (locks, events, values) cross into a
-// Thread by reference: each has a shared form (its SharedArrayBuffers and
-// settings), and each kind registers a reviver that rebuilds an object on
-// the same memory in the receiving thread. Plain objects and arrays are
-// walked; anything else travels by structured clone as it is.
+// What crosses to another thread or process, and how: an object in shared
+// memory by its memory form (to a thread), an object served by its owner by
+// its remote form (to a process), an error as a record; plain objects,
+// arrays, Maps and Sets are walked. See ARCHITECTURE.md, "Crossing".
 
 import type { RemoteForm } from "./messages.ts";
 import { isFlatMessage, type Link } from "./link.ts";
 import { errorClass } from "./error_classes.ts";
 
-/** Returns an object's shared form; see {@linkcode Shareable}. */
-export const toShared: unique symbol = Symbol.for(
-  "@parallel/multiprocessing/toShared",
+/** Returns an object's memory form; see {@linkcode HasMemoryForm}. */
+export const toMemoryForm: unique symbol = Symbol.for(
+  "@parallel/multiprocessing/toMemoryForm",
 ) as never;
 
-/** What a shared object becomes in transit: its kind and its memory. */
-export interface SharedForm {
+/** An object in shared memory in transit to a thread: its kind and memory. */
+export interface MemoryForm {
   kind: string;
   state: unknown;
 }
 
 /** An object that lives in shared memory and crosses into threads. */
-export interface Shareable {
-  [toShared](): SharedForm | null;
+export interface HasMemoryForm {
+  [toMemoryForm](): MemoryForm | null;
 }
 
 const MARK = "@parallel/multiprocessing/shared";
 const revivers = new Map<string, (state: never) => unknown>();
 
-/** Registers how to rebuild a kind of shared object from its state. */
-export function registerShareable<S>(
+/** Registers how to rebuild a kind of object from its memory form. */
+export function registerMemoryKind<S>(
   kind: string,
   revive: (state: S) => unknown,
 ): void {
   revivers.set(kind, revive as (state: never) => unknown);
 }
 
-/** True for objects with a shared form. */
-export function isShareable(value: unknown): value is Shareable {
-  return typeof value === "object" && value !== null && toShared in value;
+/** True for objects with a memory form. */
+export function hasMemoryForm(value: unknown): value is HasMemoryForm {
+  return typeof value === "object" && value !== null && toMemoryForm in value;
 }
 
 function isPlain(value: unknown): value is Record<string, unknown> {
@@ -47,18 +46,18 @@ function isPlain(value: unknown): value is Record<string, unknown> {
   return proto === Object.prototype || proto === null;
 }
 
-/** Returns an object's remote form; see {@linkcode Exportable}. */
-export const toRemote: unique symbol = Symbol.for(
-  "@parallel/multiprocessing/toRemote",
+/** Returns an object's remote form; see {@linkcode HasRemoteForm}. */
+export const toRemoteForm: unique symbol = Symbol.for(
+  "@parallel/multiprocessing/toRemoteForm",
 ) as never;
 
-/** An object that other processes use through its owner (`_broker.ts`). */
-export interface Exportable {
-  [toRemote](): RemoteForm;
+/** An object that other processes use through its owner (`broker.ts`). */
+export interface HasRemoteForm {
+  [toRemoteForm](): RemoteForm;
 }
 
-function isExportable(value: object): value is Exportable {
-  return toRemote in value;
+function hasRemoteForm(value: object): value is HasRemoteForm {
+  return toRemoteForm in value;
 }
 
 /** Where an encoded value goes. */
@@ -99,28 +98,28 @@ export function encodeShared(
   if (typeof value !== "object" || value === null) return value;
   if (seen.has(value)) return seen.get(value);
   if (ArrayBuffer.isView(value) || value instanceof ArrayBuffer) return value;
-  const mark = (form: SharedForm) => {
+  const mark = (form: MemoryForm) => {
     const marked = { [MARK]: form };
     seen.set(value, marked);
     return marked;
   };
   // A proxy for an object in another process has no memory here: it
   // returns no shared form, and crosses as a remote form instead.
-  const shared = options.sameProcess && isShareable(value)
-    ? value[toShared]()
+  const shared = options.sameProcess && hasMemoryForm(value)
+    ? value[toMemoryForm]()
     : null;
   if (shared) return mark(shared);
-  if (isShareable(value) && !isExportable(value)) {
+  if (hasMemoryForm(value) && !hasRemoteForm(value)) {
     throw new TypeError(
       `it holds a ${value.constructor.name}, which shares memory only between threads`,
     );
   }
-  if (isExportable(value) && options.keep) {
+  if (hasRemoteForm(value) && options.keep) {
     options.keep.push(value);
     return mark({ kind: KEPT, state: options.keep.length - 1 });
   }
-  if (isExportable(value)) {
-    const form = value[toRemote]();
+  if (hasRemoteForm(value)) {
+    const form = value[toRemoteForm]();
     const marked = mark({ kind: REMOTE, state: null });
     // Its metadata may hold other shared objects (a Value's lock).
     const sent = options.onRemote?.(value, form) ?? form;
@@ -165,7 +164,7 @@ export function encodeShared(
     return copy;
   }
   seen.set(value, value);
-  const inside = findShareable(value, new Set(), true);
+  const inside = findCrossing(value, new Set(), true);
   if (inside) {
     throw new TypeError(
       `Cannot share a ${inside} held inside an instance of ${
@@ -369,7 +368,7 @@ export function decodeShared(
     return value;
   }
   if (!isPlain(value)) return value;
-  const form = value[MARK] as SharedForm | undefined;
+  const form = value[MARK] as MemoryForm | undefined;
   if (form) {
     let revived: unknown;
     if (form.kind === KEPT) {
@@ -406,7 +405,7 @@ export function decodeShared(
  * The class name of the first shared object inside `value`, if any,
  * looking through objects of every kind (cycles included).
  */
-export function findShareable(
+export function findCrossing(
   value: unknown,
   seen: Set<object> = new Set(),
   skipSelf = false,
@@ -415,7 +414,7 @@ export function findShareable(
     return null;
   }
   seen.add(value);
-  if (!skipSelf && (isShareable(value) || isExportable(value))) {
+  if (!skipSelf && (hasMemoryForm(value) || hasRemoteForm(value))) {
     return value.constructor.name;
   }
   const items = value instanceof Map
@@ -426,7 +425,7 @@ export function findShareable(
     ? []
     : Object.values(value);
   for (const item of items) {
-    const found = findShareable(item, seen);
+    const found = findCrossing(item, seen);
     if (found) return found;
   }
   return null;

@@ -8,29 +8,29 @@
 import { denoInternals } from "../_util/deno.ts";
 import type { BatchMessage, Message } from "./messages.ts";
 
-interface Codec {
+interface Serializer {
   serialize(value: unknown): Uint8Array;
   deserialize(bytes: Uint8Array): unknown;
 }
-let codecModule: Codec | undefined;
+let serializer: Serializer | undefined;
 
 /**
  * V8's structured-clone serializer: Deno's own (what `postMessage` uses,
  * about 2 µs a small message each way), else `node:v8`'s, which wraps it in
  * JavaScript and costs about ten times as much.
  */
-function v8(): Codec {
-  if (codecModule) return codecModule;
-  const core = denoInternals().core as Partial<Codec> | undefined;
+function v8(): Serializer {
+  if (serializer) return serializer;
+  const core = denoInternals().core as Partial<Serializer> | undefined;
   if (
     typeof core?.serialize === "function" &&
     typeof core.deserialize === "function"
   ) {
-    return codecModule = core as Codec;
+    return serializer = core as Serializer;
   }
-  return codecModule = (globalThis as unknown as {
+  return serializer = (globalThis as unknown as {
     process: { getBuiltinModule(name: string): unknown };
-  }).process.getBuiltinModule("node:v8") as Codec;
+  }).process.getBuiltinModule("node:v8") as Serializer;
 }
 
 /**

@@ -9,7 +9,7 @@
 //   `Deno.Command` for through Deno's internal `kExtraStdio` (the mechanism
 //   `node:child_process` uses; spawning through that module would need
 //   `--allow-env`), and the child opens with `node:net` (Deno 2.7 on);
-// - the public path (`_stdio_channel.ts`): the child's stdin and stdout, on
+// - the public path (`_ipc/stdio_link.ts`): the child's stdin and stdout, on
 //   public APIs only, wherever the fast path is missing.
 // Frames are length-prefixed V8 bytes (`framing.ts`).
 //

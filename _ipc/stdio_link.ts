@@ -1,6 +1,6 @@
 // Copyright 2026 the @parallel/multiprocessing authors. MIT license.
 // The public-API channel to a child process: its stdin and stdout, on Deno's
-// public APIs only, for a Deno without the fast path of `_channel.ts` (2.5
+// public APIs only, for a Deno without the fast path of `_ipc/link.ts` (2.5
 // and 2.6, or one whose internals changed), or when the environment asks for
 // it (`MULTIPROCESSING_CHANNEL=stdio`). See ARCHITECTURE.md, "The channel".
 //

@@ -4,7 +4,7 @@
 // user's modules see their process's name while they load) and starts the
 // orphan watch. Then the entry imports the user's modules and calls
 // `runChild`, which rebuilds the `Process` object and runs it. A warm child
-// (see `_warm.ts`) reads its frame later, in `runChild`, once it has loaded
+// (see `_runtime/warm_entry.ts`) reads its frame later, in `runChild`, once it has loaded
 // what it loads while idle.
 
 import { broker } from "../_ipc/broker.ts";

@@ -43,7 +43,7 @@ export function spawnChild(
   child.unref();
   const link = fd ? new ProcessLink(child) : new StdioLink(child);
   broker().attach(link, `${child.pid}:1`);
-  // Killed by the reaper if this runtime dies first (see _reaper.ts).
+  // Killed by the reaper if this runtime dies first (see _runtime/reaper.ts).
   holdGroup(child.pid);
   return { child, link };
 }

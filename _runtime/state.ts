@@ -25,7 +25,7 @@ export interface ChildHeader {
   /** How the payload (args, or subclass fields) is encoded. */
   encoding: "json" | "v8";
   /**
-   * The key of the public channel on stdin and stdout (`_stdio_channel.ts`);
+   * The key of the public channel on stdin and stdout (`_ipc/stdio_link.ts`);
    * absent when the channel is the socket at fd 3.
    */
   stdio?: number[];

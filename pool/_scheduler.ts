@@ -3,7 +3,7 @@
 // pull from its feed, the timeouts of their tasks, and their replacement.
 
 import { broker, type Call } from "../_ipc/broker.ts";
-import { toRemote } from "../_ipc/crossing.ts";
+import { toRemoteForm } from "../_ipc/crossing.ts";
 import { EXITED, runtime, type TargetRef } from "../_runtime/state.ts";
 import { describeFunction } from "../_runtime/target.ts";
 import { Deadline } from "../_util/timers.ts";
@@ -140,7 +140,7 @@ export class Scheduler {
 
   /** The pool's feed: what its workers pull from and post to. */
   #feed = {
-    [toRemote]: () =>
+    [toRemoteForm]: () =>
       broker().export(this.#feed, FEED_KIND, () => ({
         handle: (op: string, args: unknown[], call: Call) =>
           this.#handle(op, args, call),

@@ -5,7 +5,7 @@
 // next chunk before running the current one, so a chunk is waiting when the
 // current one ends. See ARCHITECTURE.md, "Pools".
 
-import { broker, registerRemote } from "../_ipc/broker.ts";
+import { broker, registerRemoteKind } from "../_ipc/broker.ts";
 import { isPrimitive } from "../_ipc/link.ts";
 import type { TargetRef } from "../_runtime/state.ts";
 import { runtime } from "../_runtime/state.ts";
@@ -88,7 +88,7 @@ export class FeedProxy {
   }
 }
 
-registerRemote(FEED_KIND, (id) => new FeedProxy(id));
+registerRemoteKind(FEED_KIND, (id) => new FeedProxy(id));
 
 type Fn = (...args: unknown[]) => unknown;
 

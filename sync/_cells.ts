@@ -25,7 +25,7 @@ export function adopt<S>(): S | undefined {
   return state;
 }
 
-/** A shared form, as `_shared.ts` defines it. */
+/** A memory form, as `_ipc/crossing.ts` defines it. */
 export interface Form<S> {
   kind: string;
   state: S;

@@ -4,7 +4,7 @@
 
 import type { Form } from "./_cells.ts";
 import { revive } from "./_cells.ts";
-import { toShared } from "../_ipc/crossing.ts";
+import { toMemoryForm } from "../_ipc/crossing.ts";
 import { Lock, type LockState } from "./lock.ts";
 import { RLock, type RLockState } from "./rlock.ts";
 
@@ -19,5 +19,5 @@ export function reviveLock(form: Form<LockState | RLockState>): Lock | RLock {
 export function describeLockForm(
   lock: Lock | RLock,
 ): Form<LockState | RLockState> {
-  return lock[toShared]() as Form<LockState | RLockState>;
+  return lock[toMemoryForm]() as Form<LockState | RLockState>;
 }

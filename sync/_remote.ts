@@ -30,7 +30,7 @@ import {
   type RemoteForm,
   type Servant,
 } from "../_ipc/broker.ts";
-import { toShared } from "../_ipc/crossing.ts";
+import { toMemoryForm } from "../_ipc/crossing.ts";
 import { type AcquireOptions, parseWait } from "./_wait.ts";
 
 /** Operations a servant needs beyond the public API. */
@@ -145,7 +145,7 @@ export function proxy<T extends object>(
   for (const [name, get] of Object.entries(getters)) {
     Object.defineProperty(self, name, { get, configurable: true });
   }
-  Object.defineProperty(self, toShared, { value: () => null });
+  Object.defineProperty(self, toMemoryForm, { value: () => null });
   broker().adopt(self, id);
   return self;
 }

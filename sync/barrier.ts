@@ -2,8 +2,12 @@
 // Barrier: Python's `threading.Barrier` on shared memory, its error, and
 // its servant and proxy for other processes.
 
-import { broker, registerRemote, type Servant } from "../_ipc/broker.ts";
-import { registerShareable, toRemote, toShared } from "../_ipc/crossing.ts";
+import { broker, registerRemoteKind, type Servant } from "../_ipc/broker.ts";
+import {
+  registerMemoryKind,
+  toMemoryForm,
+  toRemoteForm,
+} from "../_ipc/crossing.ts";
 import type { WaitOptions } from "../_util/wait_options.ts";
 import { adopt, checkCount, newCells, revive } from "./_cells.ts";
 import {
@@ -270,17 +274,17 @@ export class Barrier {
    *
    * @returns The kind, the id and the metadata a proxy starts from.
    */
-  [toRemote](): { kind: string; id: string; meta: unknown } {
+  [toRemoteForm](): { kind: string; id: string; meta: unknown } {
     return exportAs("Barrier", this, () => barrierServant(this), this.parties);
   }
 
   /**
-   * The shared form, by which the barrier crosses into threads by
+   * The memory form, by which the barrier crosses into threads by
    * reference.
    *
    * @returns The kind, the shared memory and the parties.
    */
-  [toShared](): { kind: string; state: unknown } {
+  [toMemoryForm](): { kind: string; state: unknown } {
     return {
       kind: "Barrier",
       state: {
@@ -291,7 +295,7 @@ export class Barrier {
   }
 }
 
-registerShareable<BarrierState>(
+registerMemoryKind<BarrierState>(
   "Barrier",
   (state) => revive(state, () => new Barrier(state.parties)),
 );
@@ -318,7 +322,7 @@ function barrierServant(barrier: Barrier): Servant {
   };
 }
 
-registerRemote("Barrier", (id, meta) => {
+registerRemoteKind("Barrier", (id, meta) => {
   const parse = parseWait;
   return proxy(Barrier, id, {
     async wait(options?: number | WaitOptions): Promise<number> {

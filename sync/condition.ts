@@ -2,7 +2,11 @@
 // Condition: Python's `threading.Condition` on shared memory (threads of
 // one process only).
 
-import { registerShareable, toRemote, toShared } from "../_ipc/crossing.ts";
+import {
+  registerMemoryKind,
+  toMemoryForm,
+  toRemoteForm,
+} from "../_ipc/crossing.ts";
 import { describe } from "../_util/repr.ts";
 import type { WaitOptions } from "../_util/wait_options.ts";
 import { adopt, type Form, internals, newCells, revive } from "./_cells.ts";
@@ -405,19 +409,19 @@ export class Condition {
    * @throws {TypeError} Always: a Condition works between the threads of
    * one process only.
    */
-  [toRemote](): { kind: string; id: string; meta: unknown } {
+  [toRemoteForm](): { kind: string; id: string; meta: unknown } {
     throw new TypeError(
       `Cannot send a ${this.constructor.name} to another process: a Condition works between the threads of one process only; use an Event, a Queue or a Semaphore to signal between processes`,
     );
   }
 
   /**
-   * The shared form, by which the condition and its lock cross into
+   * The memory form, by which the condition and its lock cross into
    * threads by reference.
    *
-   * @returns The kind and the shared memory, with the lock's shared form.
+   * @returns The kind and the shared memory, with the lock's memory form.
    */
-  [toShared](): { kind: string; state: unknown } {
+  [toMemoryForm](): { kind: string; state: unknown } {
     return {
       kind: "Condition",
       state: {
@@ -428,7 +432,7 @@ export class Condition {
   }
 }
 
-registerShareable<ConditionState>(
+registerMemoryKind<ConditionState>(
   "Condition",
   (state) => revive(state, () => new Condition()),
 );

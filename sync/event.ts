@@ -2,8 +2,12 @@
 // Event: Python's `threading.Event` on shared memory, and its servant and
 // proxy for other processes.
 
-import { broker, registerRemote, type Servant } from "../_ipc/broker.ts";
-import { registerShareable, toRemote, toShared } from "../_ipc/crossing.ts";
+import { broker, registerRemoteKind, type Servant } from "../_ipc/broker.ts";
+import {
+  registerMemoryKind,
+  toMemoryForm,
+  toRemoteForm,
+} from "../_ipc/crossing.ts";
 import type { WaitOptions } from "../_util/wait_options.ts";
 import { adopt, newCells, revive } from "./_cells.ts";
 import {
@@ -142,16 +146,16 @@ export class Event {
    *
    * @returns The kind, the id and the metadata a proxy starts from.
    */
-  [toRemote](): { kind: string; id: string; meta: unknown } {
+  [toRemoteForm](): { kind: string; id: string; meta: unknown } {
     return exportAs("Event", this, () => eventServant(this), mirrorMeta(this));
   }
 
   /**
-   * The shared form, by which the event crosses into threads by reference.
+   * The memory form, by which the event crosses into threads by reference.
    *
    * @returns The kind and the shared memory.
    */
-  [toShared](): { kind: string; state: unknown } {
+  [toMemoryForm](): { kind: string; state: unknown } {
     return {
       kind: "Event",
       state: { cells: this.#cells.buffer } as EventState,
@@ -159,7 +163,7 @@ export class Event {
   }
 }
 
-registerShareable<EventState>(
+registerMemoryKind<EventState>(
   "Event",
   (state) => revive(state, () => new Event()),
 );
@@ -184,7 +188,7 @@ function eventServant(event: Event): Servant {
   };
 }
 
-registerRemote("Event", (id, meta) => {
+registerRemoteKind("Event", (id, meta) => {
   const flag = mirror(id, meta as number);
   const parse = parseWait;
   return proxy(Event, id, {

@@ -2,8 +2,12 @@
 // Lock: Python's `threading.Lock` on shared memory, and its servant and
 // proxy for other processes.
 
-import { registerRemote, type Servant } from "../_ipc/broker.ts";
-import { registerShareable, toRemote, toShared } from "../_ipc/crossing.ts";
+import { registerRemoteKind, type Servant } from "../_ipc/broker.ts";
+import {
+  registerMemoryKind,
+  toMemoryForm,
+  toRemoteForm,
+} from "../_ipc/crossing.ts";
 import { adopt, internals, newCells, revive } from "./_cells.ts";
 import {
   acquireOptions,
@@ -254,16 +258,16 @@ export class Lock {
    *
    * @returns The kind, the id and the metadata a proxy starts from.
    */
-  [toRemote](): { kind: string; id: string; meta: unknown } {
+  [toRemoteForm](): { kind: string; id: string; meta: unknown } {
     return exportAs("Lock", this, () => lockServant(this), mirrorMeta(this));
   }
 
   /**
-   * The shared form, by which the lock crosses into threads by reference.
+   * The memory form, by which the lock crosses into threads by reference.
    *
    * @returns The kind and the shared memory.
    */
-  [toShared](): { kind: string; state: unknown } {
+  [toMemoryForm](): { kind: string; state: unknown } {
     return {
       kind: "Lock",
       state: { cells: this.#cells.buffer } as LockState,
@@ -271,7 +275,7 @@ export class Lock {
   }
 }
 
-registerShareable<LockState>(
+registerMemoryKind<LockState>(
   "Lock",
   (state) => revive(state, () => new Lock()),
 );
@@ -318,4 +322,4 @@ function lockServant(lock: Lock): Servant {
   };
 }
 
-registerRemote("Lock", (id, meta) => lockProxy(Lock, id, meta));
+registerRemoteKind("Lock", (id, meta) => lockProxy(Lock, id, meta));

@@ -2,8 +2,12 @@
 // RLock: Python's `threading.RLock` on shared memory, and its servant
 // for other processes.
 
-import { registerRemote, type Servant } from "../_ipc/broker.ts";
-import { registerShareable, toRemote, toShared } from "../_ipc/crossing.ts";
+import { registerRemoteKind, type Servant } from "../_ipc/broker.ts";
+import {
+  registerMemoryKind,
+  toMemoryForm,
+  toRemoteForm,
+} from "../_ipc/crossing.ts";
 import { allocateIdent, getIdent } from "../_runtime/ident.ts";
 import { adopt, internals, newCells, revive } from "./_cells.ts";
 import {
@@ -306,16 +310,16 @@ export class RLock {
    *
    * @returns The kind, the id and the metadata a proxy starts from.
    */
-  [toRemote](): { kind: string; id: string; meta: unknown } {
+  [toRemoteForm](): { kind: string; id: string; meta: unknown } {
     return exportAs("RLock", this, () => rlockServant(this), mirrorMeta(this));
   }
 
   /**
-   * The shared form, by which the lock crosses into threads by reference.
+   * The memory form, by which the lock crosses into threads by reference.
    *
    * @returns The kind and the shared memory.
    */
-  [toShared](): { kind: string; state: unknown } {
+  [toMemoryForm](): { kind: string; state: unknown } {
     return {
       kind: "RLock",
       state: { cells: this.#cells.buffer } as RLockState,
@@ -323,7 +327,7 @@ export class RLock {
   }
 }
 
-registerShareable<RLockState>(
+registerMemoryKind<RLockState>(
   "RLock",
   (state) => revive(state, () => new RLock()),
 );
@@ -376,4 +380,4 @@ function rlockServant(lock: RLock): Servant {
   };
 }
 
-registerRemote("RLock", (id, meta) => lockProxy(RLock, id, meta));
+registerRemoteKind("RLock", (id, meta) => lockProxy(RLock, id, meta));

@@ -2,8 +2,12 @@
 // Semaphore and BoundedSemaphore on shared memory, and their servant and
 // proxy for other processes.
 
-import { registerRemote, type Servant } from "../_ipc/broker.ts";
-import { registerShareable, toRemote, toShared } from "../_ipc/crossing.ts";
+import { registerRemoteKind, type Servant } from "../_ipc/broker.ts";
+import {
+  registerMemoryKind,
+  toMemoryForm,
+  toRemoteForm,
+} from "../_ipc/crossing.ts";
 import { adopt, checkCount, MAX_INT32, newCells, revive } from "./_cells.ts";
 import {
   acquireOptions,
@@ -249,7 +253,7 @@ export class Semaphore {
    *
    * @returns The kind, the id and the metadata a proxy starts from.
    */
-  [toRemote](): { kind: string; id: string; meta: unknown } {
+  [toRemoteForm](): { kind: string; id: string; meta: unknown } {
     return exportAs(
       this instanceof BoundedSemaphore ? "BoundedSemaphore" : "Semaphore",
       this,
@@ -258,12 +262,12 @@ export class Semaphore {
   }
 
   /**
-   * The shared form, by which the semaphore crosses into threads by
+   * The memory form, by which the semaphore crosses into threads by
    * reference.
    *
    * @returns The kind and the shared memory.
    */
-  [toShared](): { kind: string; state: unknown } {
+  [toMemoryForm](): { kind: string; state: unknown } {
     return {
       kind: this.#bound === null ? "Semaphore" : "BoundedSemaphore",
       state: {
@@ -301,11 +305,11 @@ export class BoundedSemaphore extends Semaphore {
   }
 }
 
-registerShareable<SemaphoreState>(
+registerMemoryKind<SemaphoreState>(
   "Semaphore",
   (state) => revive(state, () => new Semaphore()),
 );
-registerShareable<SemaphoreState>(
+registerMemoryKind<SemaphoreState>(
   "BoundedSemaphore",
   (state) => revive(state, () => new BoundedSemaphore()),
 );
@@ -370,8 +374,8 @@ function semaphoreProxy<T extends Semaphore>(
   });
 }
 
-registerRemote("Semaphore", (id) => semaphoreProxy(Semaphore, id));
-registerRemote(
+registerRemoteKind("Semaphore", (id) => semaphoreProxy(Semaphore, id));
+registerRemoteKind(
   "BoundedSemaphore",
   (id) => semaphoreProxy(BoundedSemaphore, id),
 );

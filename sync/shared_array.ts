@@ -2,8 +2,12 @@
 // RawArray and SharedArray: Python's `multiprocessing` arrays on shared
 // memory, and the array's servant and proxy for other processes.
 
-import { broker, registerRemote, type Servant } from "../_ipc/broker.ts";
-import { registerShareable, toRemote, toShared } from "../_ipc/crossing.ts";
+import { broker, registerRemoteKind, type Servant } from "../_ipc/broker.ts";
+import {
+  registerMemoryKind,
+  toMemoryForm,
+  toRemoteForm,
+} from "../_ipc/crossing.ts";
 import { describe } from "../_util/repr.ts";
 import { adopt, type Form, revive } from "./_cells.ts";
 import {
@@ -250,7 +254,7 @@ export class SharedArray<C extends Typecode = Typecode> {
    *
    * @returns The kind, the id and the metadata a proxy starts from.
    */
-  [toRemote](): { kind: string; id: string; meta: unknown } {
+  [toRemoteForm](): { kind: string; id: string; meta: unknown } {
     return exportAs("SharedArray", this, () => arrayServant(this), {
       typecode: this.typecode,
       array: this.array.slice(),
@@ -259,12 +263,12 @@ export class SharedArray<C extends Typecode = Typecode> {
   }
 
   /**
-   * The shared form, by which the array and its lock cross into threads
+   * The memory form, by which the array and its lock cross into threads
    * by reference.
    *
    * @returns The kind, the typecode and the shared memory.
    */
-  [toShared](): { kind: string; state: unknown } {
+  [toMemoryForm](): { kind: string; state: unknown } {
     return {
       kind: "SharedArray",
       state: {
@@ -276,7 +280,7 @@ export class SharedArray<C extends Typecode = Typecode> {
   }
 }
 
-registerShareable<SharedArrayState>(
+registerMemoryKind<SharedArrayState>(
   "SharedArray",
   (state) => revive(state, () => new SharedArray(state.typecode, 0)),
 );
@@ -312,7 +316,7 @@ interface ArrayMeta {
   lock: RLock | null;
 }
 
-registerRemote("SharedArray", (id, meta) => {
+registerRemoteKind("SharedArray", (id, meta) => {
   const { typecode, array, lock: remoteLock } = meta as ArrayMeta;
   const copy = new SharedArray(typecode, [...array], { lock: false });
   // What the owner had at the last refresh or write: a change to `array`

@@ -2,8 +2,12 @@
 // Value: Python's `multiprocessing.Value` on shared memory, and its
 // servant and proxy (a copy kept up to date) for other processes.
 
-import { broker, registerRemote, type Servant } from "../_ipc/broker.ts";
-import { registerShareable, toRemote, toShared } from "../_ipc/crossing.ts";
+import { broker, registerRemoteKind, type Servant } from "../_ipc/broker.ts";
+import {
+  registerMemoryKind,
+  toMemoryForm,
+  toRemoteForm,
+} from "../_ipc/crossing.ts";
 import { adopt, type Form, revive } from "./_cells.ts";
 import {
   copies,
@@ -146,7 +150,7 @@ export class Value<C extends Typecode = Typecode> {
    *
    * @returns The kind, the id and the metadata a proxy starts from.
    */
-  [toRemote](): { kind: string; id: string; meta: unknown } {
+  [toRemoteForm](): { kind: string; id: string; meta: unknown } {
     return exportAs("Value", this, () => valueServant(this), {
       typecode: this.typecode,
       value: this.value,
@@ -155,12 +159,12 @@ export class Value<C extends Typecode = Typecode> {
   }
 
   /**
-   * The shared form, by which the value and its lock cross into threads
+   * The memory form, by which the value and its lock cross into threads
    * by reference.
    *
    * @returns The kind, the typecode and the shared memory.
    */
-  [toShared](): { kind: string; state: unknown } {
+  [toMemoryForm](): { kind: string; state: unknown } {
     return {
       kind: "Value",
       state: {
@@ -172,7 +176,7 @@ export class Value<C extends Typecode = Typecode> {
   }
 }
 
-registerShareable<ValueState>(
+registerMemoryKind<ValueState>(
   "Value",
   (state) => revive(state, () => new Value(state.typecode)),
 );
@@ -200,7 +204,7 @@ interface ValueMeta {
   lock: RLock | null;
 }
 
-registerRemote("Value", (id, meta) => {
+registerRemoteKind("Value", (id, meta) => {
   const { typecode, value, lock: remoteLock } = meta as ValueMeta;
   // This process's copy: a Value of its own, without a lock.
   const copy = new Value(typecode, value, { lock: false });

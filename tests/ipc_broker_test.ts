@@ -14,7 +14,7 @@ import {
   Broker,
   type Call,
   Delivery,
-  registerRemote,
+  registerRemoteKind,
   type RemoteForm,
   type Servant,
 } from "../_ipc/broker.ts";
@@ -37,7 +37,7 @@ interface Proxy {
   id: string;
   meta: unknown;
 }
-registerRemote(KIND, (id, meta): Proxy => ({ id, meta }));
+registerRemoteKind(KIND, (id, meta): Proxy => ({ id, meta }));
 
 /** A servant that runs the ops it is given and records each call. */
 class TestServant implements Servant {

@@ -3,7 +3,7 @@
 // a JSR-compatible registry on loopback, added to a fresh project with
 // `deno add`, and run from there with the README's flags. Nothing else
 // checks that the published files are the ones a child, a thread, a pool or
-// a warm start loads (the package boundary in `_target.ts`, the exports).
+// a warm start loads (the package boundary in `_runtime/target.ts`, the exports).
 import { assertEquals } from "@std/assert";
 import { startRegistry } from "./fixtures/jsr_registry.ts";
 

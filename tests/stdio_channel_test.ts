@@ -1,5 +1,5 @@
 // Copyright 2026 the @parallel/multiprocessing authors. MIT license.
-// The public channel (`_stdio_channel.ts`): the child's stdout carries its
+// The public channel (`_ipc/stdio_link.ts`): the child's stdout carries its
 // output and the channel's chunks, which the parent tells apart by key.
 import { assertEquals, assertStringIncludes } from "@std/assert";
 import { denoBefore } from "../_util/deno.ts";

@@ -817,10 +817,10 @@ Deno.test({
 });
 
 // ---------------------------------------------------------------------------
-// Shared forms
+// Memory forms
 
 Deno.test({
-  name: "Shared forms rebuild every primitive on the same memory",
+  name: "Memory forms rebuild every primitive on the same memory",
   permissions: NONE,
   async fn() {
     const lock = new Lock();

@@ -1,7 +1,7 @@
 // Copyright 2026 the @parallel/multiprocessing authors. MIT license.
 // No survivors: a whole tree ends with terminate(), and a child busy in a
 // synchronous loop ends with its parent, however the parent dies. See
-// _reaper.ts and ARCHITECTURE.md, "No orphans".
+// _runtime/reaper.ts and ARCHITECTURE.md, "No orphans".
 import { assertEquals } from "@std/assert";
 import { Process, Queue } from "../mod.ts";
 import { tree, TREE_TARGETS } from "./fixtures/tree_targets.ts";

@@ -343,7 +343,7 @@ Deno.test({
     ]);
     assertEquals(code, 0, stderr);
     // The target ran, and one idle child waits, beside the program's reaper
-    // (see _reaper.ts): no chain of them.
+    // (see _runtime/reaper.ts): no chain of them.
     assertEquals(stdout, "0 2\n");
   },
 });
