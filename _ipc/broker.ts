@@ -1,24 +1,7 @@
 // Copyright 2026 the @parallel/multiprocessing authors. MIT license.
-// Objects that live in one process (or thread) and are used from others.
-// See ARCHITECTURE.md, "Shared objects across processes".
-//
-// The runtime that creates a queue, a pipe or a lock owns it: a *servant*
-// there holds its state. Sent to a child, it crosses as a *remote form*
-// (kind, id, a little metadata); the child builds a *proxy* whose methods
-// are requests over the link towards the owner. A runtime that holds a
-// proxy and passes it on to its own child forwards that child's requests
-// upstream, so any mix of parents, children and threads reaches the owner.
-//
-// The messages are declared in `messages.ts`.
-//
-// Capabilities (see ARCHITECTURE.md, "Who may name what"): an object id means
-// something only on the link it was handed over. Each link keeps the objects
-// this runtime handed to its peer (`granted`) and the proxies it built from
-// the peer's forms (`imported`); a request, a post or a form naming any other
-// id reaches nothing. A link to a child also confines what the child may
-// speak for: an origin it names other than its own is read as a runtime
-// behind it (`peer/origin`), so no child can act for, or report the end of,
-// a runtime it does not lead.
+// The broker: servants for the objects this runtime owns, proxies for those
+// it uses, requests and forwarding between links, and who may name what on
+// each link. See ARCHITECTURE.md, "Shared objects across processes".
 
 import type { Link } from "./link.ts";
 import {

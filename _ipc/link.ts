@@ -1,20 +1,8 @@
 // Copyright 2026 the @parallel/multiprocessing authors. MIT license.
-// Links: the ordered, two-way message channels between a parent and each
-// child (a process or a thread) that queues, pipes, remote locks and pools
-// travel over. See ARCHITECTURE.md, "The channel".
-//
-// A process link is one of two transports, chosen per child by
-// `fdChannel()`:
-// - the fast path: a socket pair at the child's fd 3, which the parent asks
-//   `Deno.Command` for through Deno's internal `kExtraStdio` (the mechanism
-//   `node:child_process` uses; spawning through that module would need
-//   `--allow-env`), and the child opens with `node:net` (Deno 2.7 on);
-// - the public path (`_ipc/stdio_link.ts`): the child's stdin and stdout, on
-//   public APIs only, wherever the fast path is missing.
-// Frames are length-prefixed V8 bytes (`framing.ts`).
-//
-// A thread link is a MessagePort pair: other messages are posted at once
-// (the port clones, and throws, there), runs of flat ones as one post.
+// Links: the ordered, two-way message channels between a runtime and each
+// child (a process or a thread): batching of flat messages, backpressure,
+// the socket pair at a child's fd 3, a MessagePort to a thread. See
+// ARCHITECTURE.md, "The channel".
 
 import { denoBefore, denoInternals } from "../_util/deno.ts";
 import { frame, FrameReader, join, unframe } from "./framing.ts";

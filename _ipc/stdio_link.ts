@@ -1,23 +1,8 @@
 // Copyright 2026 the @parallel/multiprocessing authors. MIT license.
-// The public-API channel to a child process: its stdin and stdout, on Deno's
-// public APIs only, for a Deno without the fast path of `_ipc/link.ts` (2.5
-// and 2.6, or one whose internals changed), or when the environment asks for
-// it (`MULTIPROCESSING_CHANNEL=stdio`). See ARCHITECTURE.md, "The channel".
-//
-// Parent to child: the child's stdin carries the start frame, then the
-// channel's frames, as the fast path's socket does. The child reads it in an
-// unref'd `node:worker_threads` worker, so that a pending read never keeps
-// the child alive (a read of `Deno.stdin` cannot be cancelled before 2.9).
-//
-// Child to parent: the child's stdout carries what the child prints and the
-// channel's bytes, cut into chunks written with one `write()` each:
-//
-//   key (16 random bytes, this link's) | u16 little-endian length | bytes | \n
-//
-// A chunk is at most `PIPE_BUF` bytes, so no other writer to the pipe (a
-// worker's console, a process that inherited it) can split one. The parent
-// takes the chunks out and writes everything else to its own stdout, in the
-// order it came. Only the child learns the key, from its start frame.
+// The public channel to a child process: its stdin (start frame, then
+// frames) and its stdout (keyed chunks of at most PIPE_BUF bytes among what
+// the child prints), on public APIs only, where the fd-3 socket cannot be
+// had. See ARCHITECTURE.md, "The channel".
 
 import { holdHandle } from "../_runtime/handles.ts";
 import { frame, FrameReader, join, unframe } from "./framing.ts";

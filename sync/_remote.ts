@@ -1,28 +1,8 @@
 // Copyright 2026 the @parallel/multiprocessing authors. MIT license.
-// Locks, semaphores, events, barriers and values across processes. See
-// ARCHITECTURE.md, "Synchronisation across processes".
-//
-// The objects of `sync.ts` live in shared memory, which only the threads of
-// one process share. Sent to another process, one crosses as a remote form:
-// a servant in the owner runs each operation on the real object for the
-// caller, and the other process gets a proxy: an object of the same class
-// (instanceof works) whose methods are requests to the owner.
-//
-// - A servant knows which runtime (`origin`) holds a lock. When that runtime
-//   dies (its link closes without a goodbye, or a forwarder reports it gone),
-//   the servant releases the lock: no deadlock after a crash. A lock released
-//   so is marked, and its next acquirer sees `abandoned`. A runtime that ends
-//   cleanly keeps what it holds, as in Python.
-// - An RLock's holders in other processes are told apart by an ident the
-//   servant allocates for each (the owner's own threads have theirs).
-// - State read synchronously (`locked()`, `isSet()`) is a mirror the proxy
-//   keeps: the servant answers a watch request whenever the state changes.
-// - A Value or SharedArray proxy keeps a copy in this process. Acquiring
-//   any lock or semaphore from another process, and every event or barrier
-//   wait, refreshes the copies; writes go to the owner as they happen
-//   (`value = x`, `set(i, x)`), and the items of `array` that changed are
-//   written back before each release. Under a lock, that is what Python's
-//   shared memory gives a correct program.
+// What the primitives' proxies in other processes share: the mirror of an
+// owner's state, copies of values refreshed at sync points, remote acquire
+// and release, and the hooks a servant needs. See ARCHITECTURE.md,
+// "Synchronisation across processes".
 
 import {
   broker,
