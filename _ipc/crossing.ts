@@ -98,13 +98,62 @@ export function encodeShared(
   if (typeof value !== "object" || value === null) return value;
   if (seen.has(value)) return seen.get(value);
   if (ArrayBuffer.isView(value) || value instanceof ArrayBuffer) return value;
+  const form = encodeForm(value, options, seen);
+  if (form !== undefined) return form;
+  const each = (item: unknown) => encodeShared(item, options, seen);
+  if (Array.isArray(value)) {
+    const copy: unknown[] = [];
+    seen.set(value, copy);
+    for (const item of value) copy.push(each(item));
+    return copy;
+  }
+  if (value instanceof Map) {
+    const copy = new Map();
+    seen.set(value, copy);
+    for (const [key, item] of value) copy.set(each(key), each(item));
+    return copy;
+  }
+  if (value instanceof Set) {
+    const copy = new Set();
+    seen.set(value, copy);
+    for (const item of value) copy.add(each(item));
+    return copy;
+  }
+  if (isPlain(value)) {
+    const copy: Record<string, unknown> = {};
+    seen.set(value, copy);
+    for (const [key, item] of Object.entries(value)) copy[key] = each(item);
+    return copy;
+  }
+  seen.set(value, value);
+  const inside = findCrossing(value, new Set(), true);
+  if (inside) {
+    throw new TypeError(
+      `Cannot share a ${inside} held inside an instance of ${
+        Object.getPrototypeOf(value)?.constructor?.name ?? "a class"
+      }: structured clone would copy it; pass it directly, or in a plain object, array, Map or Set`,
+    );
+  }
+  return value;
+}
+
+/**
+ * The marked form of an object that does not travel as it is: its memory
+ * form, its remote form (or its place among the kept), an error's record;
+ * undefined for anything else.
+ */
+function encodeForm(
+  value: object,
+  options: EncodeOptions,
+  seen: Map<object, unknown>,
+): unknown {
   const mark = (form: MemoryForm) => {
     const marked = { [MARK]: form };
     seen.set(value, marked);
     return marked;
   };
   // A proxy for an object in another process has no memory here: it
-  // returns no shared form, and crosses as a remote form instead.
+  // returns no memory form, and crosses as a remote form instead.
   const shared = options.sameProcess && hasMemoryForm(value)
     ? value[toMemoryForm]()
     : null;
@@ -132,47 +181,7 @@ export function encodeShared(
   if (value instanceof Error) {
     return mark({ kind: ERROR, state: encodeError(value, options, seen) });
   }
-  if (Array.isArray(value)) {
-    const copy: unknown[] = [];
-    seen.set(value, copy);
-    for (const item of value) copy.push(encodeShared(item, options, seen));
-    return copy;
-  }
-  if (value instanceof Map) {
-    const copy = new Map();
-    seen.set(value, copy);
-    for (const [key, item] of value) {
-      copy.set(
-        encodeShared(key, options, seen),
-        encodeShared(item, options, seen),
-      );
-    }
-    return copy;
-  }
-  if (value instanceof Set) {
-    const copy = new Set();
-    seen.set(value, copy);
-    for (const item of value) copy.add(encodeShared(item, options, seen));
-    return copy;
-  }
-  if (isPlain(value)) {
-    const copy: Record<string, unknown> = {};
-    seen.set(value, copy);
-    for (const [key, item] of Object.entries(value)) {
-      copy[key] = encodeShared(item, options, seen);
-    }
-    return copy;
-  }
-  seen.set(value, value);
-  const inside = findCrossing(value, new Set(), true);
-  if (inside) {
-    throw new TypeError(
-      `Cannot share a ${inside} held inside an instance of ${
-        Object.getPrototypeOf(value)?.constructor?.name ?? "a class"
-      }: structured clone would copy it; pass it directly, or in a plain object, array, Map or Set`,
-    );
-  }
-  return value;
+  return undefined;
 }
 
 const REMOTE = "remote";
@@ -344,25 +353,20 @@ export function decodeShared(
 ): unknown {
   if (typeof value !== "object" || value === null) return value;
   if (seen.has(value)) return seen.get(value);
+  const each = (item: unknown) => decodeShared(item, remote, link, seen, kept);
   if (Array.isArray(value)) {
     seen.set(value, value);
-    value.forEach((item, i) =>
-      value[i] = decodeShared(item, remote, link, seen, kept)
-    );
+    value.forEach((item, i) => value[i] = each(item));
     return value;
   }
   if (value instanceof Map) {
     seen.set(value, value);
-    for (const [key, item] of value) {
-      value.set(key, decodeShared(item, remote, link, seen, kept));
-    }
+    for (const [key, item] of value) value.set(key, each(item));
     return value;
   }
   if (value instanceof Set) {
     seen.set(value, value);
-    const items = [...value].map((item) =>
-      decodeShared(item, remote, link, seen, kept)
-    );
+    const items = [...value].map(each);
     value.clear();
     for (const item of items) value.add(item);
     return value;
@@ -370,35 +374,34 @@ export function decodeShared(
   if (!isPlain(value)) return value;
   const form = value[MARK] as MemoryForm | undefined;
   if (form) {
-    let revived: unknown;
-    if (form.kind === KEPT) {
-      revived = kept[form.state as number];
-    } else if (form.kind === REMOTE) {
-      const sent = form.state as RemoteForm;
-      revived = remote.revive(
-        { ...sent, meta: decodeShared(sent.meta, remote, link, seen, kept) },
-        link,
-      );
-    } else if (form.kind === ERROR) {
-      revived = decodeError(
-        form.state as ErrorRecord,
-        (item) => decodeShared(item, remote, link, seen, kept),
-      );
-    } else {
-      const revive = revivers.get(form.kind);
-      if (!revive) {
-        throw new TypeError(`Cannot rebuild shared ${form.kind}: unknown kind`);
-      }
-      revived = revive(form.state as never);
-    }
+    const revived = decodeForm(form, remote, link, kept, each);
     seen.set(value, revived);
     return revived;
   }
   seen.set(value, value);
-  for (const [key, item] of Object.entries(value)) {
-    value[key] = decodeShared(item, remote, link, seen, kept);
-  }
+  for (const [key, item] of Object.entries(value)) value[key] = each(item);
   return value;
+}
+
+/** Rebuilds what {@linkcode encodeForm} marked. */
+function decodeForm(
+  form: MemoryForm,
+  remote: RemoteEnd,
+  link: () => Link,
+  kept: object[],
+  each: (item: unknown) => unknown,
+): unknown {
+  if (form.kind === KEPT) return kept[form.state as number];
+  if (form.kind === REMOTE) {
+    const sent = form.state as RemoteForm;
+    return remote.revive({ ...sent, meta: each(sent.meta) }, link);
+  }
+  if (form.kind === ERROR) return decodeError(form.state as ErrorRecord, each);
+  const revive = revivers.get(form.kind);
+  if (!revive) {
+    throw new TypeError(`Cannot rebuild shared ${form.kind}: unknown kind`);
+  }
+  return revive(form.state as never);
 }
 
 /**
