@@ -28,7 +28,6 @@ import {
   preparePayload,
 } from "./_runtime/start_frame.ts";
 import { encodeShared } from "./_ipc/crossing.ts";
-import "./_runtime/kinds.ts";
 import { broker, type RemoteForm, UNSENT } from "./_ipc/broker.ts";
 import { releaseGroup, signalGroup, trackGroups } from "./_runtime/reaper.ts";
 import {
@@ -463,6 +462,8 @@ export class Process<A extends unknown[] = unknown[]> implements Runnable {
         // returns. A grandchild that inherited the channel could hold it open:
         // wait a little for the close, not for ever.
         await link.finish();
+        // And what waited there for its kinds' modules.
+        await broker().settled();
         for (const object of sent) {
           (object as { [UNSENT](origin: string): void })[UNSENT](
             `${child.pid}:1`,

@@ -39,7 +39,6 @@ import {
   identCounter,
   nextThreadNumber,
 } from "./_runtime/ident.ts";
-import "./_runtime/kinds.ts";
 import { broker, type RemoteForm } from "./_ipc/broker.ts";
 import { releaseGroup, signalGroup, trackGroups } from "./_runtime/reaper.ts";
 import { type Link, PortLink } from "./_ipc/link.ts";
@@ -52,7 +51,7 @@ import {
   type ThreadHeader,
 } from "./_runtime/state.ts";
 import type { JoinOptions, Runnable } from "./_runtime/runnable.ts";
-import { Event } from "./sync.ts";
+import { Event } from "./sync/event.ts";
 import {
   explainScope,
   type Namespace,
@@ -449,8 +448,10 @@ export class Thread<A extends unknown[] = unknown[]> implements Runnable {
     this.#exited = new Promise<void>((resolve) => {
       worker.once("exit", async (code: number) => {
         exited = true;
-        // Its messages are delivered before the port reports the close.
+        // Its messages are delivered before the port reports the close,
+        // and handled, once their kinds' modules are loaded.
         await link.finish();
+        await broker().settled();
         // A code of its own comes from Deno.exit() in the thread.
         this.#exitCode = this.#terminated
           ? -15

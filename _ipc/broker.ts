@@ -20,7 +20,15 @@ import {
 import { getIdent } from "../_runtime/ident.ts";
 import { unrefSignals } from "../_util/wait_options.ts";
 import { BrokenPipeError } from "../errors.ts";
-import { type Codec, crossingCodec, decodeShared } from "./crossing.ts";
+import {
+  type Codec,
+  crossingCodec,
+  decodeShared,
+  hasUnknownKind,
+  registerRemoteKind,
+  remoteReviver,
+} from "./crossing.ts";
+import { kindsLoaded, loadKinds } from "./kinds.ts";
 
 /** Who made a request, as a servant sees it. */
 export interface Call {
@@ -63,8 +71,6 @@ export class Delivery {
 }
 
 export type { RemoteForm };
-
-type Revive = (id: string, meta: unknown, link: Link) => object;
 
 interface Pending {
   resolve(value: unknown): void;
@@ -118,11 +124,20 @@ interface Route {
 }
 
 let nextObject = 1;
-const revivers = new Map<string, Revive>();
+export { registerRemoteKind };
 
-/** Registers how to build a proxy for a kind of shared object. */
-export function registerRemoteKind(kind: string, revive: Revive): void {
-  revivers.set(kind, revive);
+/** The value a message carries to be decoded, if any. */
+function carried(message: Incoming): unknown {
+  if (!Array.isArray(message)) return undefined;
+  switch (message[0]) {
+    case REQUEST:
+      return message[4];
+    case RESPONSE:
+    case POST:
+      return message[3];
+    default:
+      return undefined;
+  }
 }
 
 /** The broker of this runtime (one per process main thread and worker). */
@@ -145,6 +160,9 @@ export class Broker {
   #forwardedTo = new Map<string, Set<Link>>();
   #nextRequest = 1;
   #waits = 0;
+  /** Messages waiting for their kinds' modules, with the closes among them. */
+  #held: [Link, Incoming | null][] | null = null;
+  #kindsLoading: Promise<void> = Promise.resolve();
   #upstream: Link | null = null;
   /** Opens the link to the parent on first use; set by the child runtimes. */
   openUpstream: (() => Link) | null = null;
@@ -154,8 +172,17 @@ export class Broker {
   }
 
   /**
+   * Loads the modules of the kinds `value` holds, as it arrived, if any is
+   * unknown here: what {@linkcode fromParent} needs first.
+   */
+  async ready(value: unknown): Promise<void> {
+    if (!kindsLoaded() && hasUnknownKind(value)) await loadKinds();
+  }
+
+  /**
    * Rebuilds a value that came from this runtime's parent (a start frame's
-   * payload): its remote forms become proxies over the upstream link.
+   * payload), once {@linkcode ready}: its remote forms become proxies over
+   * the upstream link.
    */
   fromParent(value: unknown): unknown {
     return decodeShared(value, this, () => this.upstream());
@@ -293,7 +320,7 @@ export class Broker {
       known[ARRIVED]?.();
       return known;
     }
-    const revive = revivers.get(form.kind);
+    const revive = remoteReviver(form.kind);
     if (!revive) {
       throw new TypeError(`Cannot rebuild a shared ${form.kind}: unknown kind`);
     }
@@ -443,7 +470,44 @@ export class Broker {
     return route;
   }
 
+  /**
+   * Takes a message from a link, in order: one that holds an object of a
+   * kind whose module is not loaded yet waits, with every message after it
+   * from any link, until the kinds are loaded (`kinds.ts`).
+   */
   #receive(link: Link, message: Incoming): void {
+    if (this.#held !== null) {
+      this.#held.push([link, message]);
+      return;
+    }
+    if (!kindsLoaded() && hasUnknownKind(carried(message))) {
+      const held: [Link, Incoming | null][] = [[link, message]];
+      this.#held = held;
+      this.#kindsLoading = loadKinds().then(() => {
+        this.#held = null;
+        for (const [from, each] of held) {
+          try {
+            if (each === null) this.#closed(from);
+            else this.#dispatch(from, each);
+          } catch {
+            // Dropped, as a malformed message is (see attach()).
+          }
+        }
+      });
+      return;
+    }
+    this.#dispatch(link, message);
+  }
+
+  /**
+   * Resolves once no message waits for its kinds to load: what a link
+   * delivered before it closed has then been handled.
+   */
+  settled(): Promise<void> {
+    return this.#held === null ? Promise.resolve() : this.#kindsLoading;
+  }
+
+  #dispatch(link: Link, message: Incoming): void {
     const record = this.#links.get(link);
     // Whatever a peer sends, nothing it names reaches beyond its link, and
     // nothing malformed reaches a servant.
@@ -705,6 +769,11 @@ export class Broker {
   }
 
   #closed(link: Link): void {
+    // Messages that came before the close are handled first.
+    if (this.#held !== null) {
+      this.#held.push([link, null]);
+      return;
+    }
     this.#links.delete(link);
     if (this.#waits > 0) link.release();
     if (this.#upstream === link) this.#upstream = null;

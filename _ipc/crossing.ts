@@ -46,6 +46,21 @@ function isPlain(value: unknown): value is Record<string, unknown> {
   return proto === Object.prototype || proto === null;
 }
 
+/** Builds the proxy for a remote form that arrived over `link`. */
+export type RemoteReviver = (id: string, meta: unknown, link: Link) => object;
+
+const remoteRevivers = new Map<string, RemoteReviver>();
+
+/** Registers how to build a proxy for a kind of object served by its owner. */
+export function registerRemoteKind(kind: string, revive: RemoteReviver): void {
+  remoteRevivers.set(kind, revive);
+}
+
+/** How to build a proxy of that kind, if this runtime knows the kind. */
+export function remoteReviver(kind: string): RemoteReviver | undefined {
+  return remoteRevivers.get(kind);
+}
+
 /** Returns an object's remote form; see {@linkcode HasRemoteForm}. */
 export const toRemoteForm: unique symbol = Symbol.for(
   "@parallel/multiprocessing/toRemoteForm",
@@ -487,4 +502,48 @@ export function copyValue<T>(value: T): T {
     undefined,
     kept,
   ) as T;
+}
+
+/**
+ * Whether `value`, as it arrived (before {@linkcode decodeShared}), holds a
+ * form of a kind this runtime has not registered: its module is not loaded
+ * yet (see `kinds.ts`).
+ */
+export function hasUnknownKind(
+  value: unknown,
+  seen = new Set<object>(),
+): boolean {
+  if (typeof value !== "object" || value === null || seen.has(value)) {
+    return false;
+  }
+  seen.add(value);
+  if (Array.isArray(value)) {
+    return value.some((item) => hasUnknownKind(item, seen));
+  }
+  if (value instanceof Map) {
+    for (const [key, item] of value) {
+      if (hasUnknownKind(key, seen) || hasUnknownKind(item, seen)) return true;
+    }
+    return false;
+  }
+  if (value instanceof Set) {
+    for (const item of value) if (hasUnknownKind(item, seen)) return true;
+    return false;
+  }
+  if (!isPlain(value)) return false;
+  const form = value[MARK] as MemoryForm | undefined;
+  if (form && typeof form === "object") {
+    if (form.kind === REMOTE) {
+      const sent = form.state as RemoteForm;
+      return !remoteRevivers.has(sent?.kind) || hasUnknownKind(sent.meta, seen);
+    }
+    if (form.kind === ERROR) {
+      const record = form.state as ErrorRecord;
+      return hasUnknownKind(record?.cause, seen) ||
+        hasUnknownKind(record?.fields, seen);
+    }
+    if (form.kind === KEPT) return false;
+    return !revivers.has(form.kind);
+  }
+  return Object.values(value).some((item) => hasUnknownKind(item, seen));
 }

@@ -27,8 +27,6 @@ import {
 import type { Namespace } from "./target.ts";
 import { publishAll } from "../sync/_remote.ts";
 import { Process } from "../process.ts";
-// Whatever the child's modules import, it can rebuild every kind.
-import "./kinds.ts";
 
 const state = runtime();
 
@@ -99,9 +97,9 @@ export async function runChild(
     // A warm child's entry imported nothing of the user's: import now.
     namespaces ??= await importModules(header.modules);
     state.loading = false;
-    const values = broker().fromParent(
-      await decodePayload(header.encoding, payload),
-    ) as unknown[];
+    const sent = await decodePayload(header.encoding, payload);
+    await broker().ready(sent);
+    const values = broker().fromParent(sent) as unknown[];
     state.namespaces = namespaces;
     const self = Process[REBUILD](namespaces, values);
     state.current = self;

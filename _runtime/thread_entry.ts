@@ -19,8 +19,6 @@ import {
 } from "./state.ts";
 import type { Namespace } from "./target.ts";
 import { activeChildren } from "../process.ts";
-// Whatever the child's modules import, it can rebuild every kind.
-import "./kinds.ts";
 import { currentThread, enumerate, Thread } from "../thread.ts";
 
 type Header = ThreadHeader & { port: unknown };
@@ -99,6 +97,7 @@ export async function runThread(namespaces: Namespace[]): Promise<void> {
   let clean = false;
   try {
     state.namespaces = namespaces;
+    await broker().ready(header.values);
     await runWithHooks(Thread[REBUILD](header, namespaces));
     clean = true;
   } catch (error) {
