@@ -163,11 +163,49 @@ export interface ProcessOptions<A extends unknown[] = unknown[]> {
   module?: string | URL;
 }
 
-/** Which process an object stands for. */
-type Role = "child" | "self" | "main" | "parent";
+/**
+ * A process that is already running, as a Process object can stand for
+ * one: this process in a child (`self`), in the main program (`main`), or
+ * the parent (`parent`). A Process that stands for none is a child to
+ * start, which the object itself runs.
+ */
+interface Running {
+  /** Python's class name in the repr; null for the object's own class. */
+  readonly reprName: string | null;
+  /** The repr's word for its state. */
+  readonly status: string;
+  pid(): number | null;
+  isAlive(): boolean;
+  /** The parent's pid, for the repr, where it is known. */
+  parentPid(): number | undefined;
+}
 
-/** Set just around the internal construction of non-child objects. */
-let nextRole: Role = "child";
+const RUNNING: Record<"self" | "main" | "parent", Running> = {
+  self: {
+    reprName: null,
+    status: "started",
+    pid: () => Deno.pid,
+    isAlive: () => true,
+    parentPid: () => runtime().header?.parentPid,
+  },
+  main: {
+    reprName: "_MainProcess",
+    status: "started",
+    pid: () => Deno.pid,
+    isAlive: () => true,
+    parentPid: () => undefined,
+  },
+  parent: {
+    reprName: "_ParentProcess",
+    status: "unknown",
+    pid: () => runtime().header?.parentPid ?? null,
+    isAlive: () => Deno.ppid === runtime().header?.parentPid,
+    parentPid: () => undefined,
+  },
+};
+
+/** Set just around the internal construction of a running one. */
+let nextRunning: Running | null = null;
 
 /**
  * A function running in a real OS child process, with the meaning of
@@ -195,7 +233,8 @@ let nextRole: Role = "child";
  * ```
  */
 export class Process<A extends unknown[] = unknown[]> implements Runnable {
-  #role: Role;
+  /** What it stands for, if not a child to start. */
+  #running: Running | null;
   // Typed loosely so that a Process<[number]> is also a Process.
   #target: ((...args: never[]) => unknown) | undefined;
   #targetRef: TargetRef | null;
@@ -227,9 +266,9 @@ export class Process<A extends unknown[] = unknown[]> implements Runnable {
    * @throws {RangeError} If the name is empty.
    */
   constructor(options: ProcessOptions<A> = {}) {
-    this.#role = nextRole;
-    nextRole = "child";
-    const stack = this.#role === "child" ? new Error().stack ?? "" : "";
+    this.#running = nextRunning;
+    nextRunning = null;
+    const stack = this.#running ? "" : new Error().stack ?? "";
     const className = new.target === Process ? null : new.target.name;
     const setup = setUp("process", options, className, stack, OPTIONS);
     this.#target = setup.target;
@@ -250,14 +289,14 @@ export class Process<A extends unknown[] = unknown[]> implements Runnable {
     }
     const state = runtime();
     const parentIdentity = state.header?.identity ?? [];
-    this.#identity = this.#role === "child"
-      ? [...parentIdentity, ++state.counter]
-      : parentIdentity;
+    this.#identity = this.#running
+      ? parentIdentity
+      : [...parentIdentity, ++state.counter];
     this.#name = options.name === undefined
       ? `${new.target.name}-${this.#identity.join(":")}`
       : checkName(options.name);
     // Warm up the encoder for payloads JSON cannot carry.
-    if (this.#role === "child") preloadCodec();
+    if (!this.#running) preloadCodec();
   }
 
   /**
@@ -318,7 +357,7 @@ export class Process<A extends unknown[] = unknown[]> implements Runnable {
           "is the binary itself, which cannot run a module",
       );
     }
-    if (this.#role !== "child") {
+    if (this.#running) {
       throw new Error(
         `Cannot start ${this.#name}: it stands for a process that is already running`,
       );
@@ -501,7 +540,7 @@ export class Process<A extends unknown[] = unknown[]> implements Runnable {
   async join(options?: number | JoinOptions): Promise<void> {
     const { timeout, signal } = waitOptions(options);
     this.#checkOpen("join");
-    if (this.#role !== "child") {
+    if (this.#running) {
       throw new Error(
         `Cannot join ${this.#name}: only a child process can be joined`,
       );
@@ -531,14 +570,8 @@ export class Process<A extends unknown[] = unknown[]> implements Runnable {
    * @returns Whether the process is alive.
    */
   isAlive(): boolean {
-    switch (this.#role) {
-      case "child":
-        return this.#child !== null && this.#exitCode === null;
-      case "parent":
-        return Deno.ppid === this.pid;
-      default:
-        return true;
-    }
+    if (this.#running) return this.#running.isAlive();
+    return this.#child !== null && this.#exitCode === null;
   }
 
   /**
@@ -567,7 +600,7 @@ export class Process<A extends unknown[] = unknown[]> implements Runnable {
    * @throws {Error} If the child is still running.
    */
   close(): void {
-    if (this.#role === "child" && this.isAlive()) {
+    if (!this.#running && this.isAlive()) {
       throw new Error(
         `Cannot close ${this.#name} while it is still running: pid is ${this.pid}`,
       );
@@ -577,14 +610,8 @@ export class Process<A extends unknown[] = unknown[]> implements Runnable {
 
   /** The OS process id: `null` before start. */
   get pid(): number | null {
-    switch (this.#role) {
-      case "child":
-        return this.#child?.pid ?? null;
-      case "parent":
-        return runtime().header?.parentPid ?? null;
-      default:
-        return Deno.pid;
-    }
+    if (this.#running) return this.#running.pid();
+    return this.#child?.pid ?? null;
   }
 
   /** Python's alias of {@linkcode pid}. */
@@ -629,7 +656,7 @@ export class Process<A extends unknown[] = unknown[]> implements Runnable {
    * @throws {TypeError} If the value is not a boolean.
    */
   set daemon(value: boolean) {
-    if (this.#role !== "child" || this.#child) {
+    if (this.#running || this.#child) {
       throw new Error(
         `Cannot set daemon of ${this.#name}: the process has already started`,
       );
@@ -643,7 +670,7 @@ export class Process<A extends unknown[] = unknown[]> implements Runnable {
    * @returns A promise that resolves once the child has exited.
    */
   async [Symbol.asyncDispose](): Promise<void> {
-    if (this.#role !== "child" || !this.#exited) return;
+    if (this.#running || !this.#exited) return;
     if (this.isAlive()) this.terminate();
     await this.#held(this.#exited);
   }
@@ -654,24 +681,16 @@ export class Process<A extends unknown[] = unknown[]> implements Runnable {
    * @returns The repr.
    */
   toString(): string {
-    const className = this.#role === "main"
-      ? "_MainProcess"
-      : this.#role === "parent"
-      ? "_ParentProcess"
-      : this.constructor.name;
+    const running = this.#running;
+    const className = running?.reprName ?? this.constructor.name;
     const info = [className, `name=${pyRepr(this.#name)}`];
-    if (this.#role === "child" && this.#child && !this.#closed) {
+    if (!running && this.#child && !this.#closed) {
       info.push(`pid=${this.#child.pid}`);
     }
-    const parent = this.#role === "child"
-      ? Deno.pid
-      : this.#role === "self"
-      ? runtime().header?.parentPid
-      : undefined;
+    const parent = running ? running.parentPid() : Deno.pid;
     info.push(`parent=${parent ?? "None"}`);
     if (this.#closed) info.push("closed");
-    else if (this.#role === "parent") info.push("unknown");
-    else if (this.#role !== "child") info.push("started");
+    else if (running) info.push(running.status);
     else if (!this.#child) info.push("initial");
     else if (this.#exitCode === null) info.push("started");
     else {
@@ -721,7 +740,7 @@ export class Process<A extends unknown[] = unknown[]> implements Runnable {
 
   #sendSignal(signal: "SIGTERM" | "SIGKILL", action: string): void {
     this.#checkOpen(action);
-    if (this.#role !== "child") {
+    if (this.#running) {
       throw new Error(
         `Cannot ${action} ${this.#name}: only a child process can be ended`,
       );
@@ -770,7 +789,7 @@ export function currentProcess(): Process {
   const state = runtime();
   if (!state.current) {
     const header = state.header;
-    nextRole = header ? "self" : "main";
+    nextRunning = header ? RUNNING.self : RUNNING.main;
     state.current = new Process({
       name: header?.name ?? "MainProcess",
       daemon: header?.daemon ?? false,
@@ -794,7 +813,7 @@ export function currentProcess(): Process {
 export function parentProcess(): Process | null {
   const header = runtime().header;
   if (!header) return null;
-  nextRole = "parent";
+  nextRunning = RUNNING.parent;
   return new Process({ name: header.parentName });
 }
 
@@ -850,7 +869,7 @@ function rebuild(namespaces: Namespace[], values: unknown[]): Process {
       : fn;
   }
   const options = { name: header.name, daemon: header.daemon, target, args };
-  nextRole = "self";
+  nextRunning = RUNNING.self;
   const Class = header.className === null
     ? Process
     : resolveClass(header.className, Process, namespaces, header.modules);

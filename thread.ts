@@ -130,8 +130,24 @@ export interface ExceptHookArgs {
   thread: Thread;
 }
 
-type Role = "thread" | "self" | "main";
-let nextRole: Role = "thread";
+/**
+ * A thread that is already running, as a Thread object can stand for one:
+ * the one this code runs in (`self`) or the main thread (`main`). A Thread
+ * that stands for none is a thread to start.
+ */
+interface Running {
+  /** Python's class name in the repr; null for the object's own class. */
+  readonly reprName: string | null;
+  ident(): number | null;
+}
+
+const RUNNING: Record<"self" | "main", Running> = {
+  self: { reprName: null, ident: () => getIdent() },
+  main: { reprName: "_MainThread", ident: () => 1 },
+};
+
+/** Set just around the internal construction of a running one. */
+let nextRunning: Running | null = null;
 
 /** Messages a thread's worker posts to its parent. */
 /**
@@ -202,7 +218,8 @@ export class Thread<A extends unknown[] = unknown[]> implements Runnable {
    */
   static excepthook: (args: ExceptHookArgs) => void = printException;
 
-  #role: Role;
+  /** What it stands for, if not a thread to start. */
+  #running: Running | null;
   #target: ((...args: never[]) => unknown) | undefined;
   #targetRef: TargetRef | null;
   #args: unknown[];
@@ -226,9 +243,9 @@ export class Thread<A extends unknown[] = unknown[]> implements Runnable {
    * @throws {RangeError} If the name is empty.
    */
   constructor(options: ThreadOptions<A> = {}) {
-    this.#role = nextRole;
-    nextRole = "thread";
-    const stack = this.#role === "thread" ? new Error().stack ?? "" : "";
+    this.#running = nextRunning;
+    nextRunning = null;
+    const stack = this.#running ? "" : new Error().stack ?? "";
     const className = new.target === Thread ? null : new.target.name;
     const setup = setUp("thread", options, className, stack, OPTIONS);
     const { permissions } = options as { permissions?: unknown };
@@ -243,13 +260,13 @@ export class Thread<A extends unknown[] = unknown[]> implements Runnable {
     this.#targetRef = setup.targetRef;
     this.#args = setup.args;
     // As Python: a thread is a daemon by default when its creator is one.
-    this.#daemon = options.daemon === undefined && this.#role === "thread"
+    this.#daemon = options.daemon === undefined && !this.#running
       ? currentThread().daemon
       : setup.daemon;
     this.#modules = setup.modules;
     if (options.name !== undefined) {
       this.#name = checkName(options.name);
-    } else if (this.#role === "thread") {
+    } else if (!this.#running) {
       const name = setup.target?.name;
       this.#name = `Thread-${nextThreadNumber()}${name ? ` (${name})` : ""}`;
     } else {
@@ -299,7 +316,7 @@ export class Thread<A extends unknown[] = unknown[]> implements Runnable {
 
   /** Refuses a start that cannot be: twice, or in a loading runtime. */
   #checkStartable(): void {
-    if (this.#role !== "thread") {
+    if (this.#running) {
       throw new Error(`Cannot start ${this.#name}: it is already running`);
     }
     if (this.#worker) {
@@ -494,7 +511,7 @@ export class Thread<A extends unknown[] = unknown[]> implements Runnable {
    */
   async join(options?: number | JoinOptions): Promise<void> {
     const { timeout, signal } = waitOptions(options);
-    if (this.#role !== "thread") {
+    if (this.#running) {
       throw new Error(`Cannot join ${this.#name}: a thread cannot join itself`);
     }
     if (!this.#exited) {
@@ -528,7 +545,7 @@ export class Thread<A extends unknown[] = unknown[]> implements Runnable {
    * @returns Whether the thread is alive.
    */
   isAlive(): boolean {
-    if (this.#role !== "thread") return true;
+    if (this.#running) return true;
     return this.#worker !== null && this.#exitCode === null;
   }
 
@@ -542,7 +559,7 @@ export class Thread<A extends unknown[] = unknown[]> implements Runnable {
    * @throws {Error} If the thread was never started.
    */
   async terminate(): Promise<void> {
-    if (this.#role !== "thread") {
+    if (this.#running) {
       throw new Error(
         `Cannot terminate ${this.#name}: only a started thread can be stopped`,
       );
@@ -560,8 +577,7 @@ export class Thread<A extends unknown[] = unknown[]> implements Runnable {
 
   /** The package-given ident: `null` before start, a positive integer after. */
   get ident(): number | null {
-    if (this.#role === "main") return 1;
-    return this.#role === "thread" ? this.#ident : getIdent();
+    return this.#running ? this.#running.ident() : this.#ident;
   }
 
   /**
@@ -606,7 +622,7 @@ export class Thread<A extends unknown[] = unknown[]> implements Runnable {
    * @throws {TypeError} If the value is not a boolean.
    */
   set daemon(value: boolean) {
-    if (this.#role !== "thread" || this.#worker) {
+    if (this.#running || this.#worker) {
       throw new Error(
         `Cannot set daemon of ${this.#name}: the thread has already started`,
       );
@@ -620,7 +636,7 @@ export class Thread<A extends unknown[] = unknown[]> implements Runnable {
    * @returns A promise that resolves once the thread has ended.
    */
   async [Symbol.asyncDispose](): Promise<void> {
-    if (this.#role === "thread" && this.#worker) await this.terminate();
+    if (!this.#running && this.#worker) await this.terminate();
   }
 
   /**
@@ -629,15 +645,12 @@ export class Thread<A extends unknown[] = unknown[]> implements Runnable {
    * @returns The repr.
    */
   toString(): string {
-    const className = this.#role === "main"
-      ? "_MainThread"
-      : this.constructor.name;
-    let status =
-      this.#role !== "thread" || (this.#worker && this.#exitCode === null)
-        ? "started"
-        : this.#worker
-        ? "stopped"
-        : "initial";
+    const className = this.#running?.reprName ?? this.constructor.name;
+    let status = this.#running || (this.#worker && this.#exitCode === null)
+      ? "started"
+      : this.#worker
+      ? "stopped"
+      : "initial";
     if (this.#daemon) status += " daemon";
     if (this.ident !== null) status += ` ${this.ident}`;
     return `<${className}(${this.#name}, ${status})>`;
@@ -775,7 +788,7 @@ export function currentThread(): Thread {
 export function mainThread(): Thread {
   const state = threadState();
   if (!state.main) {
-    nextRole = "main";
+    nextRunning = RUNNING.main;
     state.main = new Thread({ name: "MainThread" });
   }
   return state.main;
@@ -842,7 +855,7 @@ function rebuildThread(header: ThreadHeader, namespaces: Namespace[]): Thread {
   const Class = header.className === null
     ? Thread
     : resolveClass(header.className, Thread, namespaces, header.modules);
-  nextRole = "self";
+  nextRunning = RUNNING.self;
   const self = Reflect.construct(Thread, [options], Class) as Thread;
   header.fields.forEach((key, i) => {
     (self as unknown as Record<string, unknown>)[key] =
