@@ -56,6 +56,11 @@ export function registerRemoteKind(kind: string, revive: RemoteReviver): void {
   remoteRevivers.set(kind, revive);
 }
 
+/** Whether this runtime can rebuild objects of `kind`, in either form. */
+export function knowsKind(kind: string): boolean {
+  return revivers.has(kind) || remoteRevivers.has(kind);
+}
+
 /** How to build a proxy of that kind, if this runtime knows the kind. */
 export function remoteReviver(kind: string): RemoteReviver | undefined {
   return remoteRevivers.get(kind);
@@ -513,10 +518,9 @@ export function hasUnknownKind(
   value: unknown,
   seen = new Set<object>(),
 ): boolean {
-  if (typeof value !== "object" || value === null || seen.has(value)) {
-    return false;
-  }
-  seen.add(value);
+  // Most messages' args are primitives or flat arrays: nothing to look at.
+  if (plain(value) || seen.has(value as object)) return false;
+  seen.add(value as object);
   if (Array.isArray(value)) {
     return value.some((item) => hasUnknownKind(item, seen));
   }

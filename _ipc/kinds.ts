@@ -4,12 +4,34 @@
 // child that is handed no lock, queue or pipe never loads them. See
 // ARCHITECTURE.md, "How kinds are found".
 
+import { knowsKind } from "./crossing.ts";
+
 let loading: Promise<void> | null = null;
 let loaded = false;
 
-/** Whether every kind's module has been loaded (or tried). */
+/** The kinds those modules register. */
+const KINDS = [
+  "Condition",
+  "Lock",
+  "RLock",
+  "Semaphore",
+  "BoundedSemaphore",
+  "Event",
+  "Barrier",
+  "Value",
+  "SharedArray",
+  "Queue",
+  "JoinableQueue",
+  "SimpleQueue",
+  "Connection",
+];
+
+/**
+ * Whether every kind's module has been loaded (or tried): by
+ * {@linkcode loadKinds}, or by this runtime's own imports.
+ */
 export function kindsLoaded(): boolean {
-  return loaded;
+  return loaded ||= KINDS.every(knowsKind);
 }
 
 /**

@@ -15,6 +15,7 @@ const MAIN = `import {
   setStartMethod,
   Thread,
 } from "@parallel/multiprocessing";
+import { Empty } from "@parallel/multiprocessing/errors";
 
 export function add(x: number, y: number): void {
   console.log(\`process: \${x + y}\`);
@@ -52,6 +53,8 @@ if (import.meta.main) {
   const items = [await queue.get(), await queue.get(), await queue.get()];
   await producer.join();
   console.log(\`queue: \${items.join(",")}\`);
+  const empty = await queue.getNowait().catch((error) => error);
+  console.log(\`errors: \${empty instanceof Empty}\`);
   {
     await using pool = new Pool({ processes: 2 });
     console.log(\`pool: \${(await pool.map(square, [1, 2, 3])).join(",")}\`);
@@ -194,6 +197,7 @@ Deno.test({
             "subclass: hello jsr",
             "thread: ran",
             "queue: 1,2,3",
+            "errors: true",
             "pool: 1,4,9",
             "process: 5",
             "process: 7",
