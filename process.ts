@@ -500,9 +500,7 @@ export class Process<A extends unknown[] = unknown[]> implements Runnable {
         // What the child sent before it exited is handled before join()
         // returns. A grandchild that inherited the channel could hold it open:
         // wait a little for the close, not for ever.
-        await link.finish();
-        // And what waited there for its kinds' modules.
-        await broker().settled();
+        await broker().finished(link);
         for (const object of sent) {
           (object as { [UNSENT](origin: string): void })[UNSENT](
             `${child.pid}:1`,

@@ -465,10 +465,8 @@ export class Thread<A extends unknown[] = unknown[]> implements Runnable {
     this.#exited = new Promise<void>((resolve) => {
       worker.once("exit", async (code: number) => {
         exited = true;
-        // Its messages are delivered before the port reports the close,
-        // and handled, once their kinds' modules are loaded.
-        await link.finish();
-        await broker().settled();
+        // Its messages are delivered before the port reports the close.
+        await broker().finished(link);
         // A code of its own comes from Deno.exit() in the thread.
         this.#exitCode = this.#terminated
           ? -15

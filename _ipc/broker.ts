@@ -500,11 +500,13 @@ export class Broker {
   }
 
   /**
-   * Resolves once no message waits for its kinds to load: what a link
-   * delivered before it closed has then been handled.
+   * Resolves once `link` is done (`Link.finish()`) and what it delivered
+   * has been handled, including messages that waited for their kinds'
+   * modules.
    */
-  settled(): Promise<void> {
-    return this.#held === null ? Promise.resolve() : this.#kindsLoading;
+  async finished(link: Link): Promise<void> {
+    await link.finish();
+    if (this.#held !== null) await this.#kindsLoading;
   }
 
   #dispatch(link: Link, message: Incoming): void {

@@ -56,6 +56,11 @@ export function registerRemoteKind(kind: string, revive: RemoteReviver): void {
   remoteRevivers.set(kind, revive);
 }
 
+/** The kinds this runtime can rebuild, in either form. */
+export function knownKinds(): string[] {
+  return [...new Set([...revivers.keys(), ...remoteRevivers.keys()])];
+}
+
 /** Whether this runtime can rebuild objects of `kind`, in either form. */
 export function knowsKind(kind: string): boolean {
   return revivers.has(kind) || remoteRevivers.has(kind);
@@ -428,6 +433,17 @@ function decodeForm(
  * The class name of the first shared object inside `value`, if any,
  * looking through objects of every kind (cycles included).
  */
+/** What an object holds: a Map's keys and values, a Set's or an array's items, an object's values. */
+function itemsOf(value: object): unknown[] {
+  return value instanceof Map
+    ? [...value.keys(), ...value.values()]
+    : value instanceof Set
+    ? [...value]
+    : ArrayBuffer.isView(value)
+    ? []
+    : Object.values(value);
+}
+
 export function findCrossing(
   value: unknown,
   seen: Set<object> = new Set(),
@@ -440,14 +456,7 @@ export function findCrossing(
   if (!skipSelf && (hasMemoryForm(value) || hasRemoteForm(value))) {
     return value.constructor.name;
   }
-  const items = value instanceof Map
-    ? [...value.keys(), ...value.values()]
-    : value instanceof Set
-    ? [...value]
-    : ArrayBuffer.isView(value)
-    ? []
-    : Object.values(value);
-  for (const item of items) {
+  for (const item of itemsOf(value)) {
     const found = findCrossing(item, seen);
     if (found) return found;
   }
@@ -516,38 +525,37 @@ export function copyValue<T>(value: T): T {
  */
 export function hasUnknownKind(
   value: unknown,
-  seen = new Set<object>(),
+  seen: Set<object> = new Set(),
 ): boolean {
   // Most messages' args are primitives or flat arrays: nothing to look at.
   if (plain(value) || seen.has(value as object)) return false;
-  seen.add(value as object);
-  if (Array.isArray(value)) {
-    return value.some((item) => hasUnknownKind(item, seen));
-  }
-  if (value instanceof Map) {
-    for (const [key, item] of value) {
-      if (hasUnknownKind(key, seen) || hasUnknownKind(item, seen)) return true;
-    }
+  const object = value as object;
+  seen.add(object);
+  if (isPlain(object)) {
+    const form = object[MARK] as MemoryForm | undefined;
+    if (form && typeof form === "object") return formHasUnknownKind(form, seen);
+  } else if (
+    !Array.isArray(object) && !(object instanceof Map) &&
+    !(object instanceof Set)
+  ) {
+    // Anything else crossed by structured clone, as it is.
     return false;
   }
-  if (value instanceof Set) {
-    for (const item of value) if (hasUnknownKind(item, seen)) return true;
-    return false;
+  return itemsOf(object).some((item) => hasUnknownKind(item, seen));
+}
+
+/** Whether a marked form, or what it carries, is of a kind unknown here. */
+function formHasUnknownKind(form: MemoryForm, seen: Set<object>): boolean {
+  if (form.kind === KEPT) return false;
+  if (form.kind === REMOTE) {
+    const sent = form.state as RemoteForm | null;
+    return !remoteRevivers.has(sent?.kind as string) ||
+      hasUnknownKind(sent?.meta, seen);
   }
-  if (!isPlain(value)) return false;
-  const form = value[MARK] as MemoryForm | undefined;
-  if (form && typeof form === "object") {
-    if (form.kind === REMOTE) {
-      const sent = form.state as RemoteForm;
-      return !remoteRevivers.has(sent?.kind) || hasUnknownKind(sent.meta, seen);
-    }
-    if (form.kind === ERROR) {
-      const record = form.state as ErrorRecord;
-      return hasUnknownKind(record?.cause, seen) ||
-        hasUnknownKind(record?.fields, seen);
-    }
-    if (form.kind === KEPT) return false;
-    return !revivers.has(form.kind);
+  if (form.kind === ERROR) {
+    const record = form.state as ErrorRecord | null;
+    return hasUnknownKind(record?.cause, seen) ||
+      hasUnknownKind(record?.fields, seen);
   }
-  return Object.values(value).some((item) => hasUnknownKind(item, seen));
+  return !revivers.has(form.kind);
 }

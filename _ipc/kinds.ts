@@ -10,7 +10,7 @@ let loading: Promise<void> | null = null;
 let loaded = false;
 
 /** The kinds those modules register. */
-const KINDS = [
+export const KINDS: readonly string[] = [
   "Condition",
   "Lock",
   "RLock",

@@ -6,6 +6,10 @@ import { assertEquals } from "@std/assert";
 import { Lock, Pool, Process, Queue } from "../mod.ts";
 import { startReaper } from "../_runtime/reaper.ts";
 import { BARE_TARGETS, tryLock, useHanded } from "./fixtures/bare_targets.ts";
+import { deno } from "./_helpers.ts";
+import { knownKinds } from "../_ipc/crossing.ts";
+import { KINDS } from "../_ipc/kinds.ts";
+import { FEED_KIND } from "../pool/_worker_loop.ts";
 
 startReaper();
 
@@ -45,5 +49,39 @@ Deno.test({
     lock.release();
     assertEquals(await pool.apply(tryLock, [lock]), ["Lock", true]);
     assertEquals(lock.locked(), false);
+  },
+});
+
+Deno.test({
+  name:
+    "A sandboxed child that forges forms of kinds at a parent that has not loaded them breaks nothing",
+  permissions: { run: true, read: true },
+  async fn() {
+    const { code, stdout, stderr } = await deno([
+      "run",
+      "--allow-run",
+      "--allow-read",
+      "tests/fixtures/lazy_parent.ts",
+    ]);
+    assertEquals(code, 0, stderr);
+    // The forgeries made the parent load the kinds (the package's own
+    // modules, nothing a child names), were dropped, and held nothing up.
+    assertEquals(JSON.parse(stdout), {
+      before: false,
+      after: true,
+      codes: [0, 0],
+    });
+  },
+});
+
+Deno.test({
+  name:
+    "The list of kinds in _ipc/kinds.ts names every kind the package registers",
+  permissions: {},
+  fn() {
+    // mod.ts is loaded: every kind is registered. The pool's feed is the
+    // worker loop's own, which every worker imports.
+    const registered = knownKinds().filter((kind) => kind !== FEED_KIND);
+    assertEquals(registered.toSorted(), [...KINDS].toSorted());
   },
 });
