@@ -50,7 +50,9 @@ export class Event {
    */
   constructor() {
     const state = adopt<EventState>();
-    this.#cells = state ? new Int32Array(state.cells) : newCells(1);
+    // Cell 0 is the flag; cell 1 counts the sets, so that a waiter woken by
+    // a set() returns true even if a clear() came before it looked.
+    this.#cells = state ? new Int32Array(state.cells) : newCells(2);
     remoteHooks.set(this, {
       changed: (known, signal) => changeOf(this.#cells, 0, null, known, signal),
       snapshot: () => Atomics.load(this.#cells, 0),
@@ -89,7 +91,9 @@ export class Event {
    */
   set(): void {
     Atomics.store(this.#cells, 0, 1);
+    Atomics.add(this.#cells, 1, 1);
     Atomics.notify(this.#cells, 0);
+    Atomics.notify(this.#cells, 1);
   }
 
   /**
@@ -108,7 +112,8 @@ export class Event {
    */
   clear(): void {
     Atomics.store(this.#cells, 0, 0);
-    // Wakes only watchers in other processes' servants: waiters wait for 1.
+    // Wakes only watchers in other processes' servants: waiters wait for a
+    // set.
     Atomics.notify(this.#cells, 0);
   }
 
@@ -117,7 +122,9 @@ export class Event {
    *
    * @param options A timeout in milliseconds, or options with `timeout`
    * and `signal`.
-   * @returns The flag on return: `false` if the timeout passed first.
+   * @returns `true` once the flag is set, even if it was cleared again
+   * before this waiter ran (as in Python); `false` if the timeout passed
+   * first.
    * @throws {TypeError} If the options are malformed.
    * @throws {RangeError} If the timeout is negative.
    *
@@ -132,9 +139,10 @@ export class Event {
   async wait(options?: number | WaitOptions): Promise<boolean> {
     const { deadline, signal } = parseWait(options, "wait on the event");
     signal?.throwIfAborted();
+    const sets = Atomics.load(this.#cells, 1);
     while (true) {
-      if (this.isSet()) return true;
-      if (!await waitOn(this.#cells, 0, 0, deadline, signal)) {
+      if (this.isSet() || Atomics.load(this.#cells, 1) !== sets) return true;
+      if (!await waitOn(this.#cells, 1, sets, deadline, signal)) {
         return this.isSet();
       }
     }
