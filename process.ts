@@ -51,7 +51,7 @@ import {
   checkName,
   setUp,
 } from "./_runtime/options.ts";
-import { takeWarm, warmChildFits } from "./_runtime/warm.ts";
+import { startMethodToPass, takeWarm, warmChildFits } from "./_runtime/warm.ts";
 import { pyRepr, signalName } from "./_util/repr.ts";
 import { settle } from "./_util/timers.ts";
 import { waitOptions } from "./_util/wait_options.ts";
@@ -442,6 +442,7 @@ export class Process<A extends unknown[] = unknown[]> implements Runnable {
       argCount: this.#args.length,
       fields: fields.map(([key]) => key),
       encoding: payload.encoding,
+      startMethod: startMethodToPass(),
     };
     return { header, payload, handed, sent };
   }

@@ -26,6 +26,7 @@ import type { MessagePort, Worker } from "node:worker_threads";
 import { keepAliveWhile } from "./_runtime/handles.ts";
 import { checkBoolean, checkName, setUp } from "./_runtime/options.ts";
 import {
+  startMethodToPass,
   takeWarmWorker,
   type WarmWorker,
   warmWorkerFits,
@@ -364,6 +365,7 @@ export class Thread<A extends unknown[] = unknown[]> implements Runnable {
       ident,
       counter: identCounter(),
       process: state.header,
+      startMethod: startMethodToPass(),
       modules: this.#modules,
       className,
       target: this.#targetRef,

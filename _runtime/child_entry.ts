@@ -26,6 +26,7 @@ import {
 } from "./state.ts";
 import type { Namespace } from "./target.ts";
 import { publishAll } from "../sync/_remote.ts";
+import { inheritStartMethod } from "./warm.ts";
 import { Process } from "../process.ts";
 
 const state = runtime();
@@ -38,6 +39,7 @@ if (!state.warmBoot) begin();
 function begin(): void {
   ({ header, payload } = readFrameOrExit());
   state.header = header;
+  inheritStartMethod(header.startMethod);
   state.loading = true;
 
   // The link to the parent opens when a queue, pipe or lock first needs it.

@@ -24,6 +24,8 @@ export interface ChildHeader {
   fields: string[];
   /** How the payload (args, or subclass fields) is encoded. */
   encoding: "json" | "v8";
+  /** The parent's start method, which a child keeps (as Python's does). */
+  startMethod?: StartMethodState;
   /**
    * The key of the public channel on stdin and stdout (`_ipc/stdio_link.ts`);
    * absent when the channel is the socket at fd 3.
@@ -54,6 +56,15 @@ export interface ThreadHeader {
   fields: string[];
   /** The args, then the fields, after `encodeShared`. */
   values: unknown;
+  /** The starting thread's start method: the process's, as in Python. */
+  startMethod?: StartMethodState;
+}
+
+/** The start method as `setStartMethod()` set it, passed down. */
+export interface StartMethodState {
+  method: "warm";
+  idle: number;
+  preload: string[];
 }
 
 /**

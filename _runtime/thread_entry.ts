@@ -10,6 +10,7 @@ import { broker } from "../_ipc/broker.ts";
 import { PortLink } from "../_ipc/link.ts";
 import { publishAll } from "../sync/_remote.ts";
 import { adoptIdent } from "./ident.ts";
+import { inheritStartMethod } from "./warm.ts";
 import {
   importModules,
   REBUILD,
@@ -33,6 +34,7 @@ function begin(given: Header): void {
   broker().openUpstream = () => new PortLink(given.port);
   // The process this thread lives in, for currentProcess().
   state.header = given.process;
+  inheritStartMethod(given.startMethod);
   state.loading = true;
   adoptIdent(given.ident, given.counter);
   // Deno.exit() in the thread ends the worker now.

@@ -4,7 +4,7 @@
 // replaced. See ARCHITECTURE.md, "The warm start".
 
 import type { Worker } from "node:worker_threads";
-import { runtime } from "./state.ts";
+import { runtime, type StartMethodState } from "./state.ts";
 import { CHILD_URL, spawnChild } from "./spawn.ts";
 import type { StreamLink } from "../_ipc/link.ts";
 import { grantsNow, permissionFlags, warmReadable } from "./permissions.ts";
@@ -271,7 +271,36 @@ function checkPreload(preload: unknown): string[] {
 }
 
 /**
+ * The start method to pass to a child or thread: a child keeps its
+ * parent's, as in Python. Undefined for `"spawn"`, the default.
+ */
+export function startMethodToPass(): StartMethodState | undefined {
+  const state = runtime();
+  if (state.startMethod !== "warm") return undefined;
+  return {
+    method: "warm",
+    idle: state.warmIdle ?? 1,
+    preload: state.warmPreload ?? [],
+  };
+}
+
+/**
+ * Takes on the start method a parent passed. Nothing boots now: the idle
+ * children start after this process's first start, as the first one in a
+ * parent that set the method late.
+ */
+export function inheritStartMethod(passed: StartMethodState | undefined): void {
+  if (passed?.method !== "warm") return;
+  const state = runtime();
+  state.startMethod = "warm";
+  state.warmIdle = passed.idle;
+  state.warmPreload = passed.preload;
+}
+
+/**
  * The start method `Process.start()` uses; see {@linkcode setStartMethod}.
+ * A child process or thread keeps the method of the code that started it,
+ * as in Python.
  *
  * @returns `"spawn"` or `"warm"`.
  *

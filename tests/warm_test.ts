@@ -16,6 +16,7 @@ import {
 import {
   leaveWork,
   reportPreloaded,
+  reportStartMethod,
   WARM_TARGETS,
 } from "./fixtures/warm_targets.ts";
 import { FAILING_TARGETS, nothing } from "./fixtures/child_only_failure.ts";
@@ -154,6 +155,48 @@ Deno.test({
     assertEquals(code, 0, stderr);
     assertEquals(stdout, "child ran\nidle workers: 0\n");
     assertEquals(stderr.includes("Uncaught"), false, stderr);
+  },
+});
+
+Deno.test({
+  ...IDLE_CHILDREN_OUTLIVE,
+  name:
+    "A child and a thread keep their parent's start method, as Python's children do",
+  permissions: PERMISSIONS,
+  async fn() {
+    const out = new Queue<unknown>();
+    const report = async (start: () => Process | Thread) => {
+      const runner = start();
+      runner.start();
+      const method = await out.get();
+      await runner.join();
+      return method;
+    };
+    const child = (permissions?: { read: true }) => () =>
+      new Process({
+        target: reportStartMethod,
+        args: [out],
+        module: WARM_TARGETS,
+        permissions,
+      });
+    const thread = () =>
+      new Thread({
+        target: reportStartMethod,
+        args: [out],
+        module: WARM_TARGETS,
+      });
+    setStartMethod("warm");
+    try {
+      assertEquals(await report(child()), "warm");
+      // Spawned, not warm (it has permissions of its own): the method is
+      // still the parent's.
+      assertEquals(await report(child({ read: true })), "warm");
+      assertEquals(await report(thread), "warm");
+    } finally {
+      setStartMethod("spawn");
+    }
+    assertEquals(await report(child()), "spawn");
+    assertEquals(await report(thread), "spawn");
   },
 });
 
