@@ -118,7 +118,8 @@ export interface ProcessOptions<A extends unknown[] = unknown[]> {
    * The process's name, for humans and for `currentProcess().name` in the
    * child.
    *
-   * @default {"Process-N"} (the class name, then a counter from 1)
+   * @default {"Process-N"} (the class name, then a counter from 1; also
+   * for an empty name, as in Python)
    */
   name?: string;
   /**
@@ -263,7 +264,6 @@ export class Process<A extends unknown[] = unknown[]> implements Runnable {
    * @param options The target, its args, and how to run it.
    * @throws {TypeError} If an option has the wrong type, or is not one of
    * the options the class takes.
-   * @throws {RangeError} If the name is empty.
    */
   constructor(options: ProcessOptions<A> = {}) {
     this.#running = nextRunning;
@@ -292,7 +292,8 @@ export class Process<A extends unknown[] = unknown[]> implements Runnable {
     this.#identity = this.#running
       ? parentIdentity
       : [...parentIdentity, ++state.counter];
-    this.#name = options.name === undefined
+    // As Python's `name or default`: an empty name gives the default.
+    this.#name = options.name === undefined || options.name === ""
       ? `${new.target.name}-${this.#identity.join(":")}`
       : checkName(options.name);
     // Warm up the encoder for payloads JSON cannot carry.
@@ -637,7 +638,6 @@ export class Process<A extends unknown[] = unknown[]> implements Runnable {
    * process had when it was started.
    *
    * @throws {TypeError} If the name is not a string.
-   * @throws {RangeError} If the name is empty.
    */
   set name(value: string) {
     this.#name = checkName(value);

@@ -84,7 +84,8 @@ export interface ThreadOptions<A extends unknown[] = unknown[]> {
   /**
    * The thread's name.
    *
-   * @default {"Thread-N (target)"} as Python 3.10+, or `Thread-N`
+   * @default {"Thread-N (target)"} as Python 3.10+, or `Thread-N` (also for
+   * an empty name, as in Python)
    */
   name?: string;
   /**
@@ -241,7 +242,6 @@ export class Thread<A extends unknown[] = unknown[]> implements Runnable {
    * @param options The target, its args, and how to run it.
    * @throws {TypeError} If an option has the wrong type, or is not one of
    * the options the class takes.
-   * @throws {RangeError} If the name is empty.
    */
   constructor(options: ThreadOptions<A> = {}) {
     this.#running = nextRunning;
@@ -265,7 +265,8 @@ export class Thread<A extends unknown[] = unknown[]> implements Runnable {
       ? currentThread().daemon
       : setup.daemon;
     this.#modules = setup.modules;
-    if (options.name !== undefined) {
+    // As Python's `name or default`: an empty name gives the default.
+    if (options.name !== undefined && options.name !== "") {
       this.#name = checkName(options.name);
     } else if (!this.#running) {
       const name = setup.target?.name;
@@ -604,7 +605,6 @@ export class Thread<A extends unknown[] = unknown[]> implements Runnable {
    * Sets the name.
    *
    * @throws {TypeError} If the name is not a string.
-   * @throws {RangeError} If the name is empty.
    */
   set name(value: string) {
     this.#name = checkName(value);

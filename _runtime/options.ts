@@ -11,11 +11,6 @@ export function checkName(value: unknown): string {
       `Cannot set name: expected a string, received ${describe(value)}`,
     );
   }
-  if (value === "") {
-    throw new RangeError(
-      "Cannot set name: expected a non-empty string, received an empty one",
-    );
-  }
   return value;
 }
 

@@ -2,8 +2,8 @@
 // Cases from CPython's own suites (Lib/test/lock_tests.py,
 // _test_multiprocessing.py, test_threading.py), ported to this API: each
 // test names the case it follows.
-import { assertEquals } from "@std/assert";
-import { Event } from "../mod.ts";
+import { assertEquals, assertMatch } from "@std/assert";
+import { Event, Process, Thread } from "../mod.ts";
 
 Deno.test({
   name:
@@ -18,5 +18,20 @@ Deno.test({
     assertEquals(event.isSet(), false);
     // A wait that starts after the clear() waits for the next set().
     assertEquals(await event.wait(20), false);
+  },
+});
+
+Deno.test({
+  name:
+    "An empty name gives the default name; the setter takes any string (test_threading ThreadTests.test_various_ops, Python's `name or default`)",
+  permissions: {},
+  fn() {
+    const thread = new Thread({ name: "" });
+    assertMatch(thread.name, /^Thread-\d+$/);
+    const process = new Process({ name: "" });
+    assertMatch(process.name, /^Process-\d+$/);
+    thread.name = "";
+    process.name = "";
+    assertEquals([thread.name, process.name], ["", ""]);
   },
 });

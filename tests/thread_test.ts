@@ -327,7 +327,6 @@ Deno.test({
       new Thread(options as ThreadOptions);
     assertThrows(make({ target: 1 }), TypeError, "expected a function");
     assertThrows(make({ args: 1 }), TypeError, "expected args to be an array");
-    assertThrows(make({ name: "" }), RangeError, "non-empty");
     assertThrows(make({ daemon: 1 }), TypeError, "expected a boolean");
     assertThrows(
       make({ target: nap, deamon: true }),
