@@ -402,7 +402,7 @@ export class Connection<T = unknown> {
    * @returns `true` when `recv()` would not wait.
    */
   async poll(timeout: number | null = 0): Promise<boolean> {
-    const { timeout: wait } = waitOptions(timeout ?? undefined, "poll");
+    const { timeout: wait } = waitOptions(timeout ?? undefined, "poll", "now");
     this.#check(this.#readable, "poll");
     return await this.#call("poll", [wait]) as boolean;
   }

@@ -531,14 +531,14 @@ export class Process<A extends unknown[] = unknown[]> implements Runnable {
    * Waits for the child to exit. After `timeout` ms it resolves with the
    * child still running (`exitCode` stays `null`), as Python's `join` does.
    *
-   * @param options A timeout in milliseconds, or `{ timeout, signal }`.
+   * @param options A timeout in milliseconds, or `{ timeout, signal }`;
+   * a negative timeout does not wait, as in Python.
    * @returns A promise that resolves when the child has exited or the
    * timeout has passed.
    * @throws {Error} If the process was never started.
-   * @throws {RangeError} If the timeout is negative.
    */
   async join(options?: number | JoinOptions): Promise<void> {
-    const { timeout, signal } = waitOptions(options);
+    const { timeout, signal } = waitOptions(options, "wait", "now");
     this.#checkOpen("join");
     if (this.#running) {
       throw new Error(

@@ -504,14 +504,14 @@ export class Thread<A extends unknown[] = unknown[]> implements Runnable {
    * Waits for the thread to end. After `timeout` ms it resolves with the
    * thread still running, as Python's `join` does.
    *
-   * @param options A timeout in milliseconds, or `{ timeout, signal }`.
+   * @param options A timeout in milliseconds, or `{ timeout, signal }`;
+   * a negative timeout does not wait, as in Python.
    * @returns A promise that resolves when the thread has ended or the
    * timeout has passed.
    * @throws {Error} If the thread was never started, or is the current one.
-   * @throws {RangeError} If the timeout is negative.
    */
   async join(options?: number | JoinOptions): Promise<void> {
-    const { timeout, signal } = waitOptions(options);
+    const { timeout, signal } = waitOptions(options, "wait", "now");
     if (this.#running) {
       throw new Error(`Cannot join ${this.#name}: a thread cannot join itself`);
     }

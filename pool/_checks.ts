@@ -3,28 +3,8 @@
 // the reading of a call's items from an iterable or an async iterable.
 
 import { describe } from "../_util/repr.ts";
+import { checkTimeout } from "../_util/wait_options.ts";
 import type { MapOptions } from "./options.ts";
-
-/**
- * Checks a timeout in milliseconds; `undefined` is none. (Not
- * `waitOptions()`: its range message differs, and it takes a bare number
- * as options.)
- */
-export function checkTimeout(timeout: unknown, action: string): void {
-  if (timeout === undefined) return;
-  if (typeof timeout !== "number" || Number.isNaN(timeout)) {
-    throw new TypeError(
-      `Cannot ${action}: expected timeout to be a number of milliseconds, received ${
-        describe(timeout)
-      }`,
-    );
-  }
-  if (timeout < 0) {
-    throw new RangeError(
-      `Cannot ${action}: expected timeout to be >= 0, received ${timeout}`,
-    );
-  }
-}
 
 /** Checks that option `option` is an integer >= 1, and returns it. */
 export function checkCount(

@@ -4,7 +4,7 @@
 
 import { Deadline } from "../_util/timers.ts";
 import { describe } from "../_util/repr.ts";
-import { checkTimeout } from "./_checks.ts";
+import { checkTimeout } from "../_util/wait_options.ts";
 import type { AsyncOptions } from "./options.ts";
 
 /**
@@ -71,32 +71,34 @@ export class AsyncResult<T> implements PromiseLike<T> {
   /**
    * Waits for the work to be done, at most `timeout` ms.
    *
-   * @param timeout How long to wait; for ever when left out.
+   * @param timeout How long to wait; for ever when left out. A negative
+   * timeout does not wait, as in Python.
    * @returns A promise that resolves when the work is done or the time is up.
    */
   async wait(timeout?: number): Promise<void> {
-    checkTimeout(timeout, "wait for the result");
-    await this.#within(timeout).catch(() => {});
+    const ms = checkTimeout(timeout, "wait for the result", "now");
+    await this.#within(ms).catch(() => {});
   }
 
   /**
    * The value, waiting at most `timeout` ms for it.
    *
-   * @param timeout How long to wait; for ever when left out.
+   * @param timeout How long to wait; for ever when left out. A negative
+   * timeout does not wait, as in Python.
    * @returns The value.
    * @throws {DOMException} A `TimeoutError` if the time is up first.
    */
   get(timeout?: number): Promise<T> {
-    return this.#within(timeout);
-  }
-
-  #within(timeout: number | undefined): Promise<T> {
     try {
-      checkTimeout(timeout, "wait for the result");
+      return this.#within(checkTimeout(timeout, "wait for the result", "now"));
     } catch (error) {
       return Promise.reject(error);
     }
-    if (timeout === undefined || timeout === Infinity) return this.#promise;
+  }
+
+  /** The value, or a `TimeoutError` after `timeout` ms (none: no limit). */
+  #within(timeout: number | undefined): Promise<T> {
+    if (timeout === undefined) return this.#promise;
     let timer: Deadline | undefined;
     return Promise.race([
       this.#promise,

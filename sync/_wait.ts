@@ -46,7 +46,11 @@ export function parseWait(
   action: string,
   acquire = false,
 ): Wait {
-  const { timeout, signal } = waitOptions(options, action);
+  const { timeout, signal } = waitOptions(
+    options,
+    action,
+    acquire ? "acquire" : "now",
+  );
   const blocking = acquire && typeof options === "object" && options !== null
     ? (options as AcquireOptions).blocking ?? true
     : true;

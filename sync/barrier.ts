@@ -111,13 +111,13 @@ export class Barrier {
    * parties do not wait for ever.
    *
    * @param options A timeout in milliseconds, or options with `timeout`
-   * and `signal`.
+   * and `signal`; a negative timeout does not wait, as in
+   * Python.
    * @returns The arrival index, from 0 for the first to `parties - 1` for
    * the last.
    * @throws {BrokenBarrierError} If the barrier is or becomes broken, or
    * the timeout passes.
    * @throws {TypeError} If the options are malformed.
-   * @throws {RangeError} If the timeout is negative.
    *
    * @example One party
    * ```ts

@@ -103,7 +103,8 @@ export class Condition {
    * `signal` and `blocking`.
    * @returns Whether the lock was acquired.
    * @throws {TypeError} If the options are malformed.
-   * @throws {RangeError} If the timeout is negative.
+   * @throws {RangeError} If the timeout is negative and not -1 (no
+   * limit, as in Python).
    *
    * @example Acquire and release
    * ```ts
@@ -147,7 +148,8 @@ export class Condition {
    * @returns The hold, for `using`.
    * @throws {DOMException} A `TimeoutError` if the lock was not acquired.
    * @throws {TypeError} If the options are malformed.
-   * @throws {RangeError} If the timeout is negative.
+   * @throws {RangeError} If the timeout is negative and not -1 (no
+   * limit, as in Python).
    *
    * @example Hold for a block
    * ```ts
@@ -189,12 +191,12 @@ export class Condition {
    * `RLock` is released and restored at every level.
    *
    * @param options A timeout in milliseconds, or options with `timeout`
-   * and `signal`.
+   * and `signal`; a negative timeout does not wait, as in
+   * Python.
    * @returns `true` if notified, `false` if the timeout passed first.
    * @throws {Error} If the lock is not held by the caller.
    * @throws {TypeError} If the options are malformed.
-   * @throws {RangeError} If the timeout is negative, or 32767 tasks
-   * already wait.
+   * @throws {RangeError} If 32767 tasks already wait.
    *
    * @example Time out
    * ```ts
@@ -289,7 +291,6 @@ export class Condition {
    * @returns The predicate's last result: `false` if the timeout passed.
    * @throws {TypeError} If `predicate` is not a function, or the options
    * are malformed.
-   * @throws {RangeError} If the timeout is negative.
    * @throws {Error} If the predicate is false and the lock is not held.
    *
    * @example Time out on a false predicate

@@ -121,12 +121,12 @@ export class Event {
    * Waits until the flag is set.
    *
    * @param options A timeout in milliseconds, or options with `timeout`
-   * and `signal`.
+   * and `signal`; a negative timeout does not wait, as in
+   * Python.
    * @returns `true` once the flag is set, even if it was cleared again
    * before this waiter ran (as in Python); `false` if the timeout passed
    * first.
    * @throws {TypeError} If the options are malformed.
-   * @throws {RangeError} If the timeout is negative.
    *
    * @example Time out
    * ```ts

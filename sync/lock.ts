@@ -96,7 +96,8 @@ export class Lock {
    * at once if `blocking` is `false` and the lock is held.
    * @throws {TypeError} If the options are not a number or an object of
    * the right types, or combine a timeout with `blocking: false`.
-   * @throws {RangeError} If the timeout is negative.
+   * @throws {RangeError} If the timeout is negative and not -1 (no
+   * limit, as in Python).
    *
    * @example Try with a timeout
    * ```ts
@@ -183,7 +184,8 @@ export class Lock {
    * @returns The hold, for `using`.
    * @throws {DOMException} A `TimeoutError` if the lock was not acquired.
    * @throws {TypeError} If the options are malformed.
-   * @throws {RangeError} If the timeout is negative.
+   * @throws {RangeError} If the timeout is negative and not -1 (no
+   * limit, as in Python).
    *
    * @example Hold for a block
    * ```ts

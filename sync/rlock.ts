@@ -124,7 +124,8 @@ export class RLock {
    * @returns `true` once acquired; `false` if the timeout passed first, or
    * at once if `blocking` is `false` and another thread holds it.
    * @throws {TypeError} If the options are malformed.
-   * @throws {RangeError} If the timeout is negative.
+   * @throws {RangeError} If the timeout is negative and not -1 (no
+   * limit, as in Python).
    *
    * @example Reenter
    * ```ts
@@ -223,7 +224,8 @@ export class RLock {
    * @returns The hold, for `using`.
    * @throws {DOMException} A `TimeoutError` if the lock was not acquired.
    * @throws {TypeError} If the options are malformed.
-   * @throws {RangeError} If the timeout is negative.
+   * @throws {RangeError} If the timeout is negative and not -1 (no
+   * limit, as in Python).
    *
    * @example Hold for a block
    * ```ts

@@ -91,7 +91,8 @@ export class Semaphore {
    * @returns `true` once decremented; `false` if the timeout passed first,
    * or at once if `blocking` is `false` and the counter is 0.
    * @throws {TypeError} If the options are malformed.
-   * @throws {RangeError} If the timeout is negative.
+   * @throws {RangeError} If the timeout is negative and not -1 (no
+   * limit, as in Python).
    *
    * @example Acquire
    * ```ts
@@ -156,7 +157,8 @@ export class Semaphore {
    * @throws {DOMException} A `TimeoutError` if the semaphore was not
    * acquired.
    * @throws {TypeError} If the options are malformed.
-   * @throws {RangeError} If the timeout is negative.
+   * @throws {RangeError} If the timeout is negative and not -1 (no
+   * limit, as in Python).
    *
    * @example Hold for a block
    * ```ts

@@ -238,19 +238,13 @@ Deno.test({
         (t: number) => result.wait(t),
       ]
     ) {
-      const negative = await thrownOrRejected(() => wait(-1));
       const nan = await thrownOrRejected(() => wait(NaN));
-      assertInstanceOf(negative, RangeError);
-      assertStringIncludes(
-        negative.message,
-        "expected timeout to be >= 0, received -1",
-      );
       assertInstanceOf(nan, TypeError);
       assertStringIncludes(nan.message, "received number NaN");
       // What a promise-returning method must do: reject, never throw.
       let promise: Promise<unknown> | undefined;
       try {
-        promise = wait(-1);
+        promise = wait("1" as unknown as number);
       } catch {
         // left undefined
       }
@@ -258,7 +252,7 @@ Deno.test({
         promise instanceof Promise,
         "threw synchronously instead of rejecting",
       );
-      await assertRejects(() => promise, RangeError);
+      await assertRejects(() => promise, TypeError);
     }
   },
 });
@@ -735,12 +729,12 @@ poolTest(
     await assertRejects(
       () => pool.map(square, [1], { timeout: -1 }),
       RangeError,
-      "expected timeout to be >= 0, received -1",
+      "expected timeout to be a number >= 0, received -1",
     );
     await assertRejects(
       () => pool.apply(square, [1], { timeout: -1 }),
       RangeError,
-      "expected timeout to be >= 0, received -1",
+      "expected timeout to be a number >= 0, received -1",
     );
     await assertRejects(
       () => pool.apply(square, [1], { timeout: NaN }),

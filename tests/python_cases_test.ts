@@ -2,8 +2,21 @@
 // Cases from CPython's own suites (Lib/test/lock_tests.py,
 // _test_multiprocessing.py, test_threading.py), ported to this API: each
 // test names the case it follows.
-import { assertEquals, assertMatch } from "@std/assert";
-import { Event, Process, Thread } from "../mod.ts";
+import { assertEquals, assertMatch, assertRejects } from "@std/assert";
+import { delay } from "@std/async";
+import {
+  AsyncResult,
+  Condition,
+  Event,
+  Lock,
+  Pipe,
+  Process,
+  Queue,
+  RLock,
+  Semaphore,
+  Thread,
+} from "../mod.ts";
+import { sleepFor, TARGETS } from "./fixtures/targets.ts";
 
 Deno.test({
   name:
@@ -33,5 +46,68 @@ Deno.test({
     thread.name = "";
     process.name = "";
     assertEquals([thread.name, process.name], ["", ""]);
+  },
+});
+
+Deno.test({
+  name:
+    "A negative timeout does not wait in join(), poll(), Event.wait(), Condition.wait() and AsyncResult.get() (Python's meaning)",
+  permissions: { read: true },
+  async fn() {
+    const thread = new Thread({
+      target: sleepFor,
+      args: [60_000],
+      module: TARGETS,
+    });
+    thread.start();
+    await thread.join(-1);
+    assertEquals(thread.isAlive(), true);
+    await thread.terminate();
+    const [reader] = Pipe(false);
+    assertEquals(await reader.poll(-1), false);
+    reader.close();
+    assertEquals(await new Event().wait(-1), false);
+    const cond = new Condition();
+    await cond.acquire();
+    assertEquals(await cond.wait(-5), false);
+    cond.release();
+    const never = new AsyncResult(new Promise<number>(() => {}));
+    const error = await assertRejects(() => never.get(-1), DOMException);
+    assertEquals(error.name, "TimeoutError");
+    await never.wait(-1);
+    // Queue.get() and put() keep Python's ValueError.
+    await assertRejects(() => new Queue().get(-1), RangeError, ">= 0");
+  },
+});
+
+Deno.test({
+  name:
+    "acquire({ timeout: -1 }) waits with no limit; other negative timeouts are refused (lock_tests BaseLockTests.test_timeout)",
+  permissions: {},
+  async fn() {
+    for (const lock of [new Lock(), new RLock(), new Semaphore(1)]) {
+      assertEquals(await lock.acquire({ timeout: -1 }), true);
+      if (!(lock instanceof RLock)) {
+        // Held: a second acquire waits until the release.
+        let done = false;
+        const waiter = lock.acquire({ timeout: -1 }).then((ok) => {
+          done = true;
+          return ok;
+        });
+        await delay(20);
+        assertEquals(done, false);
+        lock.release();
+        assertEquals(await waiter, true);
+      }
+      lock.release();
+      await assertRejects(
+        () => lock.acquire({ timeout: -2 }),
+        RangeError,
+        "or -1 for no limit, received -2",
+      );
+      // Python: a non-blocking acquire with timeout -1 is allowed.
+      assertEquals(await lock.acquire({ blocking: false, timeout: -1 }), true);
+      lock.release();
+    }
   },
 });
