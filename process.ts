@@ -468,7 +468,7 @@ export class Process<A extends unknown[] = unknown[]> implements Runnable {
     const tracked: TrackedChild = {
       process: this,
       daemon: this.#daemon,
-      isAlive: () => this.isAlive(),
+      isAlive: () => this.#alive(),
       terminate: () => this.terminate(),
       ref: () => {
         this.#pinned = true;
@@ -568,8 +568,15 @@ export class Process<A extends unknown[] = unknown[]> implements Runnable {
    * child exits, `false` after.
    *
    * @returns Whether the process is alive.
+   * @throws {Error} If the process object is closed, as Python's
+   * `ValueError`.
    */
   isAlive(): boolean {
+    this.#checkOpen("check the state of");
+    return this.#alive();
+  }
+
+  #alive(): boolean {
     if (this.#running) return this.#running.isAlive();
     return this.#child !== null && this.#exitCode === null;
   }
@@ -595,12 +602,14 @@ export class Process<A extends unknown[] = unknown[]> implements Runnable {
   }
 
   /**
-   * Releases the process object. Most methods throw afterwards.
+   * Releases the process object. Afterwards `isAlive()`, `join()`,
+   * `start()`, `terminate()` and `kill()` throw, as in Python; `pid` and
+   * `exitCode` stay readable. Closing again does nothing.
    *
    * @throws {Error} If the child is still running.
    */
   close(): void {
-    if (!this.#running && this.isAlive()) {
+    if (!this.#running && this.#alive()) {
       throw new Error(
         `Cannot close ${this.#name} while it is still running: pid is ${this.pid}`,
       );
@@ -670,7 +679,7 @@ export class Process<A extends unknown[] = unknown[]> implements Runnable {
    */
   async [Symbol.asyncDispose](): Promise<void> {
     if (this.#running || !this.#exited) return;
-    if (this.isAlive()) this.terminate();
+    if (this.#alive()) this.terminate();
     await this.#held(this.#exited);
   }
 

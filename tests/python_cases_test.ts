@@ -2,7 +2,12 @@
 // Cases from CPython's own suites (Lib/test/lock_tests.py,
 // _test_multiprocessing.py, test_threading.py), ported to this API: each
 // test names the case it follows.
-import { assertEquals, assertMatch, assertRejects } from "@std/assert";
+import {
+  assertEquals,
+  assertMatch,
+  assertRejects,
+  assertThrows,
+} from "@std/assert";
 import { delay } from "@std/async";
 import {
   AsyncResult,
@@ -16,7 +21,7 @@ import {
   Semaphore,
   Thread,
 } from "../mod.ts";
-import { sleepFor, TARGETS } from "./fixtures/targets.ts";
+import { exitWith, sleepFor, TARGETS } from "./fixtures/targets.ts";
 
 Deno.test({
   name:
@@ -109,5 +114,31 @@ Deno.test({
       assertEquals(await lock.acquire({ blocking: false, timeout: -1 }), true);
       lock.release();
     }
+  },
+});
+
+Deno.test({
+  name:
+    "After close(), isAlive(), join() and terminate() throw and close() may be repeated (_test_multiprocessing _TestProcess.test_close)",
+  permissions: { read: true, run: true },
+  async fn() {
+    const process = new Process({
+      target: exitWith,
+      args: [0],
+      module: TARGETS,
+    });
+    process.start();
+    await process.join();
+    process.close();
+    assertThrows(
+      () => process.isAlive(),
+      Error,
+      "the process object is closed",
+    );
+    await assertRejects(() => process.join(), Error, "is closed");
+    assertThrows(() => process.terminate(), Error, "is closed");
+    process.close();
+    // What identifies it stays readable, as its repr shows.
+    assertEquals(process.exitCode, 0);
   },
 });
