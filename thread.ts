@@ -46,6 +46,7 @@ import { type Link, PortLink } from "./_ipc/link.ts";
 import { encodeShared } from "./_ipc/crossing.ts";
 import {
   EXITED,
+  importModules,
   REBUILD,
   runtime,
   type TargetRef,
@@ -124,9 +125,16 @@ const OPTIONS = [
 
 /** What {@linkcode Thread.excepthook} receives, as Python's. */
 export interface ExceptHookArgs {
-  /** The error's class name. */
-  excType: string;
-  /** The error, with its stack, as it crossed from the worker. */
+  /**
+   * The error's class, as Python's `exc_type`: `TypeError`, a class of the
+   * package's, or the user's own when the thread's modules export it
+   * (else `Error`, and `excValue.name` keeps the class's name).
+   */
+  excType: ErrorConstructor;
+  /**
+   * The error, an instance of `excType`, with its message, stack, cause
+   * and own fields as they crossed from the worker.
+   */
   excValue: Error;
   /** The thread it escaped from. */
   thread: Thread;
@@ -160,9 +168,10 @@ const WORKER_EXIT_LOST = denoBefore(2, 7);
 
 type ThreadMessage = {
   kind: "exception";
-  name: string;
-  message: string;
-  stack: string;
+  /** The error, as `encodeShared` gives it. */
+  error: unknown;
+  /** Where its class is exported, if among the thread's modules. */
+  classAt: { module: string; name: string } | null;
 } | {
   /** The worker is closing (its `unload`), with its exit code. */
   kind: "end";
@@ -439,6 +448,8 @@ export class Thread<A extends unknown[] = unknown[]> implements Runnable {
     let exited = false;
     // The code the worker said it closes with, when it ends itself.
     let ending: number | null = null;
+    // The excepthook runs before join() returns, as in Python.
+    let reporting: Promise<void> = Promise.resolve();
     worker.on("message", async (message: ThreadMessage) => {
       if (message?.kind === "end") {
         ending = typeof message.code === "number" ? message.code : 0;
@@ -451,13 +462,9 @@ export class Thread<A extends unknown[] = unknown[]> implements Runnable {
       }
       if (message?.kind !== "exception") return;
       failed = true;
-      // Structured clone keeps only built-in error classes: restore the
-      // name, message and stack of any other.
-      const { name, message: text, stack } = message;
-      const error = new Error(text);
-      error.name = name;
-      error.stack = stack;
-      this.#report(this.#withoutEntry(error));
+      reporting = this.#exception(message, link).then((error) =>
+        this.#report(this.#withoutEntry(error))
+      );
     });
     worker.on("error", (error: Error) => {
       failed = true;
@@ -470,6 +477,7 @@ export class Thread<A extends unknown[] = unknown[]> implements Runnable {
         exited = true;
         // Its messages are delivered before the port reports the close.
         await broker().finished(link);
+        await reporting;
         // A code of its own comes from Deno.exit() in the thread.
         this.#exitCode = this.#terminated
           ? -15
@@ -486,6 +494,37 @@ export class Thread<A extends unknown[] = unknown[]> implements Runnable {
         resolve();
       });
     });
+  }
+
+  /**
+   * The error a worker reported, as itself: built-in and package classes
+   * come back as they are; a class of the user's is found where the worker
+   * found it exported (its module is imported here, as Python's unpickling
+   * imports it), else the error keeps the class's name on an `Error`.
+   */
+  async #exception(
+    message: {
+      error: unknown;
+      classAt: { module: string; name: string } | null;
+    },
+    link: Link,
+  ): Promise<Error> {
+    const error = broker().fromLink(message.error, link) as Error;
+    const at = message.classAt;
+    if (at === null) return error;
+    try {
+      const [namespace] = await importModules([at.module]);
+      const Class = namespace[at.name];
+      if (
+        typeof Class === "function" && Class.prototype instanceof Error &&
+        !(error instanceof Class)
+      ) {
+        Object.setPrototypeOf(error, Class.prototype);
+      }
+    } catch {
+      // Not importable here: the error keeps its class's name.
+    }
+    return error;
   }
 
   /** The error with the entry's long data: URL named for the reader. */
@@ -665,10 +704,13 @@ export class Thread<A extends unknown[] = unknown[]> implements Runnable {
     return this.toString();
   }
 
-  #report(error: Error): void {
+  #report(reported: Error): void {
+    const error = reported instanceof Error
+      ? reported
+      : new Error(String(reported));
     try {
       Thread.excepthook({
-        excType: error?.name ?? "Error",
+        excType: error.constructor as ErrorConstructor,
         excValue: error,
         thread: this,
       });

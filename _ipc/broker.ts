@@ -188,6 +188,14 @@ export class Broker {
     return decodeShared(value, this, () => this.upstream());
   }
 
+  /**
+   * Rebuilds a value that arrived beside `link` rather than in a message on
+   * it (a thread's uncaught error): its remote forms reach over `link`.
+   */
+  fromLink(value: unknown, link: Link): unknown {
+    return decodeShared(value, this, () => link);
+  }
+
   /** The link towards this runtime's parent. */
   upstream(): Link {
     if (this.#upstream && !this.#upstream.closed) return this.#upstream;

@@ -176,6 +176,23 @@ export function resolveClass<T>(
   );
 }
 
+/**
+ * Where `value` is exported among the given namespaces (in the order of
+ * `modules`): the module's URL and the export's name, or null.
+ */
+export function exportOf(
+  value: unknown,
+  namespaces: Namespace[],
+  modules: string[],
+): { module: string; name: string } | null {
+  for (const [i, ns] of namespaces.entries()) {
+    for (const [name, item] of Object.entries(ns)) {
+      if (item === value && modules[i]) return { module: modules[i], name };
+    }
+  }
+  return null;
+}
+
 /** Turns a `ReferenceError` from a source-rebuilt target into advice. */
 export function explainScope(
   fn: (...args: unknown[]) => unknown,

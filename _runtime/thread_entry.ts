@@ -7,6 +7,7 @@
 
 import { parentPort, workerData } from "node:worker_threads";
 import { broker } from "../_ipc/broker.ts";
+import { encodeShared } from "../_ipc/crossing.ts";
 import { PortLink } from "../_ipc/link.ts";
 import { publishAll } from "../sync/_remote.ts";
 import { adoptIdent } from "./ident.ts";
@@ -18,7 +19,7 @@ import {
   runWithHooks,
   type ThreadHeader,
 } from "./state.ts";
-import type { Namespace } from "./target.ts";
+import { exportOf, type Namespace } from "./target.ts";
 import { activeChildren } from "../process.ts";
 import { currentThread, enumerate, Thread } from "../thread.ts";
 
@@ -103,9 +104,14 @@ export async function runThread(namespaces: Namespace[]): Promise<void> {
     await runWithHooks(Thread[REBUILD](header, namespaces));
     clean = true;
   } catch (error) {
-    const { name = "Error", message = String(error), stack = String(error) } =
-      error instanceof Error ? error : {};
-    parentPort!.postMessage({ kind: "exception", name, message, stack });
+    // As itself: its class, stack, cause and fields (see crossing.ts), and
+    // where its class is exported, for a class of the user's own.
+    const exception = error instanceof Error ? error : new Error(String(error));
+    parentPort!.postMessage({
+      kind: "exception",
+      error: encodeException(exception),
+      classAt: exportOf(exception.constructor, namespaces, header.modules),
+    });
   }
   // Closing the worker would end the threads and processes it started:
   // the non-daemon ones keep it open until they end, as Python's program
@@ -120,4 +126,16 @@ export async function runThread(namespaces: Namespace[]): Promise<void> {
   // entry closes the worker when this resolves. (From here, Deno, 2.5 to
   // 2.9 at least, would leak the worker's epoll fd, its eventfd and about
   // a megabyte: close() while the entry's top-level await is pending.)
+}
+
+/** The error's crossing form; one whose fields cannot cross loses them. */
+function encodeException(error: Error): unknown {
+  try {
+    return encodeShared(error);
+  } catch {
+    const bare = new Error(error.message);
+    bare.name = error.name;
+    bare.stack = error.stack;
+    return encodeShared(bare);
+  }
 }

@@ -42,9 +42,15 @@ export function workerEntryUrl(modules: string[]): string {
       `  const ${names[i]} = await import(${JSON.stringify(url)});`
     ),
     `  await runThread([${names.join(", ")}]);`,
+    // A module that failed to load: the error as structured clone keeps it
+    // (built-in classes, message, stack); the runtime sends its own.
     "} catch (error) {",
-    "  const { name, message, stack } = error instanceof Error ? error : new Error(String(error));",
-    '  parentPort.postMessage({ kind: "exception", name, message, stack: stack ?? "" });',
+    "  const sent = error instanceof Error ? error : new Error(String(error));",
+    "  try {",
+    '    parentPort.postMessage({ kind: "exception", error: sent, classAt: null });',
+    "  } catch {",
+    '    parentPort.postMessage({ kind: "exception", error: new Error(String(sent.stack ?? sent)), classAt: null });',
+    "  }",
     '  parentPort.postMessage({ kind: "end", code: 1 });',
     "}",
     // Here, not in the runtime: see runThread.

@@ -4,6 +4,7 @@
 // test names the case it follows.
 import {
   assertEquals,
+  assertInstanceOf,
   assertMatch,
   assertRejects,
   assertThrows,
@@ -13,6 +14,7 @@ import {
   AsyncResult,
   Condition,
   Event,
+  type ExceptHookArgs,
   Lock,
   Pipe,
   Process,
@@ -22,6 +24,11 @@ import {
   Thread,
 } from "../mod.ts";
 import { exitWith, sleepFor, TARGETS } from "./fixtures/targets.ts";
+import {
+  failHidden,
+  failWithCause,
+  THREAD_TARGETS,
+} from "./fixtures/thread_targets.ts";
 
 Deno.test({
   name:
@@ -140,5 +147,37 @@ Deno.test({
     process.close();
     // What identifies it stays readable, as its repr shows.
     assertEquals(process.exitCode, 0);
+  },
+});
+
+Deno.test({
+  name:
+    "Thread.excepthook receives the error's class as excType and an instance of it, with its cause (test_threading ExceptHookTests.test_excepthook)",
+  permissions: { read: true },
+  async fn() {
+    const seen: ExceptHookArgs[] = [];
+    const saved = Thread.excepthook;
+    Thread.excepthook = (args) => seen.push(args);
+    try {
+      for (const target of [failWithCause, failHidden]) {
+        const thread = new Thread({ target, module: THREAD_TARGETS });
+        thread.start();
+        await thread.join();
+      }
+    } finally {
+      Thread.excepthook = saved;
+    }
+    const [typed, hidden] = seen;
+    assertEquals(typed.excType, TypeError);
+    assertInstanceOf(typed.excValue, TypeError);
+    assertEquals(typed.excValue.message, "the error");
+    assertInstanceOf(typed.excValue.cause, RangeError);
+    assertEquals((typed.excValue.cause as unknown as { code: number }).code, 7);
+    // A class no module exports cannot be found here: an Error keeps its name.
+    assertEquals(hidden.excType, Error);
+    assertEquals([hidden.excValue.name, hidden.excValue.message], [
+      "HiddenError",
+      "hidden",
+    ]);
   },
 });

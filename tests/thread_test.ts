@@ -2,6 +2,7 @@
 import {
   assert,
   assertEquals,
+  assertInstanceOf,
   assertMatch,
   assertRejects,
   assertStrictEquals,
@@ -27,6 +28,7 @@ import {
 import {
   addLocked,
   checkShapes,
+  CustomError,
   Doubler,
   fail,
   mark,
@@ -174,7 +176,8 @@ Deno.test({
         });
         assertEquals(seen.length, 1);
         assertStrictEquals(seen[0].thread, thread);
-        assertStrictEquals(seen[0].excType, "RangeError");
+        assertStrictEquals(seen[0].excType, RangeError);
+        assertInstanceOf(seen[0].excValue, RangeError);
         assertStrictEquals(seen[0].excValue.message, "from the thread");
         assertStringIncludes(seen[0].excValue.stack ?? "", "thread_targets.ts");
         assertStrictEquals(thread!.exitCode, 1);
@@ -424,13 +427,15 @@ Deno.test({
 });
 
 Deno.test({
-  name: "Thread.excepthook gets the error's own class name",
+  name:
+    "Thread.excepthook gets the error's own class, exported by the thread's module",
   permissions: READ,
   async fn() {
     const seen = await withHook(async () => {
       await started({ target: throwCustom }).join();
     });
-    assertEquals(seen.map((args) => args.excType), ["CustomError"]);
+    assertEquals(seen.map((args) => args.excType), [CustomError]);
+    assertInstanceOf(seen[0].excValue, CustomError);
     assertEquals(seen[0].excValue.message, "a custom error");
   },
 });
