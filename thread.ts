@@ -23,7 +23,7 @@
  */
 
 import type { MessagePort, Worker } from "node:worker_threads";
-import { keepAliveWhile } from "./_runtime/handles.ts";
+import { holdHandle, keepAliveWhile } from "./_runtime/handles.ts";
 import { checkBoolean, checkName, setUp } from "./_runtime/options.ts";
 import {
   startMethodToPass,
@@ -38,8 +38,11 @@ import {
   allocateIdent,
   getIdent,
   identCounter,
+  mainEndCell,
+  markMainEnded,
   nextThreadNumber,
 } from "./_runtime/ident.ts";
+import { waitOn } from "./sync/_wait.ts";
 import { broker, type RemoteForm } from "./_ipc/broker.ts";
 import { releaseGroup, signalGroup, trackGroups } from "./_runtime/reaper.ts";
 import { type Link, PortLink } from "./_ipc/link.ts";
@@ -320,7 +323,10 @@ export class Thread<A extends unknown[] = unknown[]> implements Runnable {
     // The processes the thread starts are held here too, so that they end
     // with this process, and with the thread (see _runtime/reaper.ts).
     broker().watchGroups(link, trackGroups(this.#groups));
-    if (this.#daemon) worker.unref();
+    // In a process's main thread every worker is unref'd: the exit rule
+    // below holds the non-daemon ones once the main code is done.
+    if (this.#daemon || inMainThread()) worker.unref();
+    if (inMainThread()) Thread.#holdAtExit();
     threadState().started.add(this);
     this.#watchWorker(worker, link);
   }
@@ -407,7 +413,7 @@ export class Thread<A extends unknown[] = unknown[]> implements Runnable {
         // worker then stays idle for the next thread.
         warm.worker.postMessage({ ...header, port: port2 }, [port2]);
         worker = warm.worker;
-        if (!this.#daemon) worker.ref();
+        if (!this.#daemon && !inMainThread()) worker.ref();
       } else {
         // Cloning workerData throws here, synchronously, before any worker.
         worker = new Worker(new URL(workerEntryUrl(this.#modules)), {
@@ -440,6 +446,33 @@ export class Thread<A extends unknown[] = unknown[]> implements Runnable {
    */
   static [REBUILD](header: ThreadHeader, namespaces: Namespace[]): Thread {
     return rebuildThread(header, namespaces);
+  }
+
+  /** Whether this object is the main thread, seen from another thread. */
+  #standsForMain(): boolean {
+    return this.#running === RUNNING.main && !inMainThread();
+  }
+
+  static #exitRule = false;
+
+  /**
+   * Python's exit rule for threads, on Deno's event loop, as for child
+   * processes (see `_runtime/exit_rules.ts`): when the main thread's code
+   * is done and the loop has emptied, the main thread has ended (its
+   * `join()` in other threads returns), and the non-daemon threads hold
+   * the process until they end.
+   */
+  static #holdAtExit(): void {
+    if (Thread.#exitRule) return;
+    Thread.#exitRule = true;
+    globalThis.addEventListener("beforeunload", (event) => {
+      markMainEnded();
+      const waiting = [...threadState().started].filter((thread) =>
+        !thread.#daemon && thread.isAlive()
+      );
+      for (const thread of waiting) holdHandle(thread.#worker!, true);
+      if (waiting.length > 0) event.preventDefault();
+    });
   }
 
   /** Follows the worker: its reports, its errors, its exit. */
@@ -551,6 +584,7 @@ export class Thread<A extends unknown[] = unknown[]> implements Runnable {
    */
   async join(options?: number | JoinOptions): Promise<void> {
     const { timeout, signal } = waitOptions(options, "wait", "now");
+    if (this.#standsForMain()) return await joinMain(timeout, signal);
     if (this.#running) {
       throw new Error(`Cannot join ${this.#name}: a thread cannot join itself`);
     }
@@ -560,7 +594,7 @@ export class Thread<A extends unknown[] = unknown[]> implements Runnable {
     signal?.throwIfAborted();
     if (this.#exitCode !== null) return;
     const waiting = settle(this.#exited, timeout, signal);
-    if (!this.#daemon) return await waiting;
+    if (!this.#daemon && !inMainThread()) return await waiting;
     await keepAliveWhile(
       this.#worker!,
       waiting,
@@ -585,6 +619,7 @@ export class Thread<A extends unknown[] = unknown[]> implements Runnable {
    * @returns Whether the thread is alive.
    */
   isAlive(): boolean {
+    if (this.#standsForMain()) return !mainEnded();
     if (this.#running) return true;
     return this.#worker !== null && this.#exitCode === null;
   }
@@ -798,6 +833,30 @@ export class Timer<A extends unknown[] = unknown[]> extends Thread<A> {
   }
 }
 
+/** Whether this code runs in its process's main thread. */
+function inMainThread(): boolean {
+  return getIdent() === 1;
+}
+
+/** Whether the process's main thread has ended (see `#holdAtExit`). */
+function mainEnded(): boolean {
+  const { cells, index } = mainEndCell();
+  return Atomics.load(cells, index) === 1;
+}
+
+/** In another thread: waits for the main thread to end, as Python's join. */
+async function joinMain(
+  timeout: number | undefined,
+  signal: AbortSignal | undefined,
+): Promise<void> {
+  signal?.throwIfAborted();
+  const { cells, index } = mainEndCell();
+  const deadline = performance.now() + (timeout ?? Infinity);
+  while (Atomics.load(cells, index) === 0) {
+    if (!await waitOn(cells, index, 0, deadline, signal)) return;
+  }
+}
+
 /**
  * The thread that runs this code.
  *
@@ -816,7 +875,10 @@ export function currentThread(): Thread {
 }
 
 /**
- * The main thread of this process.
+ * The main thread of this process. In another thread, its `join()` waits
+ * for the main thread to end (its code done, only threads keeping the
+ * process alive), and its `isAlive()` is `false` from then on, as in
+ * Python.
  *
  * @example
  * ```ts

@@ -2,7 +2,7 @@
 // Thread idents: positive integers given by this package, not the OS, as
 // Python's interpreter gives them. One counter in shared memory serves every
 // thread of the process, so idents are unique among its live threads. The
-// main thread is 1.
+// main thread is 1. The same memory says when the main thread has ended.
 
 const KEY = Symbol.for("@parallel/multiprocessing/ident");
 
@@ -15,8 +15,8 @@ function identState(): IdentState {
   const g = globalThis as unknown as Record<symbol, IdentState | undefined>;
   return g[KEY] ??= {
     ident: 1,
-    // [last ident given, last "Thread-N" number given]
-    counter: new Int32Array(new SharedArrayBuffer(8)).fill(1, 0, 1),
+    // [last ident given, last "Thread-N" number given, main thread ended]
+    counter: new Int32Array(new SharedArrayBuffer(12)).fill(1, 0, 1),
   };
 }
 
@@ -45,6 +45,20 @@ export function allocateIdent(): number {
 /** The next N for a default thread name `Thread-N`, process-wide. */
 export function nextThreadNumber(): number {
   return Atomics.add(identState().counter, 1, 1) + 1;
+}
+
+/** The cell that is 1 once the main thread has ended, for waits on it. */
+export function mainEndCell(): { cells: Int32Array; index: number } {
+  return { cells: identState().counter, index: 2 };
+}
+
+/**
+ * In the main thread: says that it has ended (its code is done and only
+ * threads keep the process alive), waking every `mainThread().join()`.
+ */
+export function markMainEnded(): void {
+  const { counter } = identState();
+  if (Atomics.exchange(counter, 2, 1) === 0) Atomics.notify(counter, 2);
 }
 
 /** The shared counter, to hand to a new thread. */

@@ -24,6 +24,11 @@ import {
   Thread,
 } from "../mod.ts";
 import { exitWith, sleepFor, TARGETS } from "./fixtures/targets.ts";
+import { deno } from "./_helpers.ts";
+import { startReaper } from "../_runtime/reaper.ts";
+
+// Before any test: see startReaper (the sanitizers of Deno before 2.9).
+startReaper();
 import {
   failHidden,
   failWithCause,
@@ -178,6 +183,31 @@ Deno.test({
     assertEquals([hidden.excValue.name, hidden.excValue.message], [
       "HiddenError",
       "hidden",
+    ]);
+  },
+});
+
+Deno.test({
+  name:
+    "mainThread().join() in a thread, and in its thread, waits for the main thread to end (test_threading ThreadTests.test_main_thread_during_shutdown)",
+  permissions: { read: true, run: true },
+  async fn() {
+    const { code, stdout, stderr } = await deno([
+      "run",
+      "--allow-read",
+      "tests/fixtures/thread_program.ts",
+      "join-main",
+    ]);
+    assertEquals(code, 0, stderr);
+    const lines = stdout.trim().split("\n");
+    assertEquals(lines.slice(0, 3), [
+      "depth 0: alive after a timed join: true",
+      "depth 1: alive after a timed join: true",
+      "main done",
+    ]);
+    assertEquals(lines.slice(3).sort(), [
+      "depth 0: joined, alive: false",
+      "depth 1: joined, alive: false",
     ]);
   },
 });
