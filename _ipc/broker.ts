@@ -70,6 +70,25 @@ export class Delivery {
   ) {}
 }
 
+/**
+ * What a servant returns for an answer that may not travel (a pool's batch
+ * holding a value structured clone refuses): if it cannot be sent,
+ * `instead` learns why and gives the answer to send in its place, so the
+ * servant deals with the failure rather than the requester.
+ */
+export class WithFallback {
+  /**
+   * Wraps an answer.
+   *
+   * @param value The answer.
+   * @param instead The answer to send if `value` cannot be.
+   */
+  constructor(
+    readonly value: unknown,
+    readonly instead: (error: unknown) => unknown,
+  ) {}
+}
+
 export type { RemoteForm };
 
 interface Pending {
@@ -732,6 +751,19 @@ export class Broker {
       if (link.closed) {
         if (value instanceof Delivery) value.onLost();
         return;
+      }
+      if (value instanceof WithFallback) {
+        try {
+          link.send([
+            RESPONSE,
+            requestId,
+            ok,
+            this.#codec.pack(value.value, link),
+          ]);
+          return;
+        } catch (error) {
+          value = value.instead(error);
+        }
       }
       try {
         if (value instanceof Delivery) {

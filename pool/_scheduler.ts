@@ -2,7 +2,7 @@
 // The machinery under every pool: its workers, the queue of batches they
 // pull from its feed, the timeouts of their tasks, and their replacement.
 
-import { broker, type Call } from "../_ipc/broker.ts";
+import { broker, type Call, WithFallback } from "../_ipc/broker.ts";
 import { toRemoteForm } from "../_ipc/crossing.ts";
 import { EXITED, runtime, type TargetRef } from "../_runtime/state.ts";
 import { describeFunction } from "../_runtime/target.ts";
@@ -186,10 +186,13 @@ export class Scheduler {
     }
   }
 
-  #next(slot: Slot, signal: AbortSignal): Chunk | Promise<Chunk> {
+  #next(
+    slot: Slot,
+    signal: AbortSignal,
+  ): Chunk | WithFallback | Promise<Chunk | WithFallback> {
     const chunk = this.#take(slot);
-    if (chunk) return chunk;
-    return new Promise<Chunk>((resolve, reject) => {
+    if (chunk) return this.#sendable(slot, chunk);
+    return new Promise((resolve, reject) => {
       const onAbort = () => {
         slot.waiting = null;
         reject(signal.reason);
@@ -198,9 +201,46 @@ export class Scheduler {
       slot.waiting = (chunk) => {
         signal.removeEventListener("abort", onAbort);
         slot.waiting = null;
-        resolve(chunk);
+        resolve(this.#sendable(slot, chunk));
       };
     });
+  }
+
+  /**
+   * A chunk with what to do if its args cannot be sent: as Python's task
+   * handler does with a task it cannot pickle, its tasks fail with the
+   * reason, the worker asks again, and the pool goes on.
+   */
+  #sendable(slot: Slot, chunk: Chunk): Chunk | WithFallback {
+    if (chunk[0] !== "run") return chunk;
+    const [, batchId, key, ref] = chunk;
+    return new WithFallback(chunk, (error) => {
+      // The worker never got the function's description with it.
+      if (ref !== null) slot.known.delete(key);
+      this.#unsendable(slot, batchId, error);
+      return ["skip"];
+    });
+  }
+
+  #unsendable(slot: Slot, batchId: number, error: unknown): void {
+    const batch = slot.batches.find((batch) => batch.id === batchId);
+    if (!batch) return;
+    slot.batches.splice(slot.batches.indexOf(batch), 1);
+    slot.handed--;
+    const first = batch.start + batch.done;
+    const last = batch.start + batch.args.length - 1;
+    const failure = new TypeError(
+      `Cannot send ${
+        first === last ? `task ${first}` : `tasks ${first} to ${last}`
+      } to a worker of the pool: ${(error as Error)?.message ?? error}`,
+      { cause: error },
+    );
+    for (let i = batch.done; i < batch.args.length; i++) {
+      if (batch.job.settled) break;
+      batch.job.result(batch.start + i, false, failure);
+    }
+    this.#arm(slot);
+    if (slot.batches.length === 0) this.dispatch();
   }
 
   /** The next chunk for `slot`: a batch, a stop, or null to wait. */

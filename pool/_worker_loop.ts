@@ -21,9 +21,13 @@ export interface WorkerSetup {
   initargs: unknown[];
 }
 
-/** What `next` answers: stop, or a chunk to run. */
+/**
+ * What `next` answers: stop, skip (the chunk meant for this worker could
+ * not be sent: ask again), or a chunk to run.
+ */
 export type Chunk =
   | ["stop"]
+  | ["skip"]
   | [
     "run",
     chunkId: number,
@@ -121,6 +125,7 @@ export async function poolWorker(
     const chunk = await next;
     if (chunk[0] === "stop") break;
     next = ask();
+    if (chunk[0] === "skip") continue;
     const [, chunkId, key, ref, list, star] = chunk;
     const fn = chunkFunction(fns, key, ref, resolve);
     const out = chunkReporter(feed, setup.id, chunkId);

@@ -953,3 +953,33 @@ Deno.test({
     }
   },
 });
+
+poolTest(
+  ": a task that cannot be sent fails its call and the workers live on (_test_multiprocessing: Python's task handler sets the pickling error on its job)",
+  async (kind) => {
+    await using pool = kind.make({ size: 1 });
+    const before = await pool.apply(kind.ident);
+    const unsendable = (() => 2) as unknown as number;
+    const error = await assertRejects(
+      () => pool.map(square, [1, unsendable, 3], { chunksize: 1 }),
+      TypeError,
+      "Cannot send task 1 to a worker of the pool",
+    );
+    assertStringIncludes(String(error.cause), "could not be cloned");
+    // imap: the results before it arrive, then the error, in order.
+    const seen: unknown[] = [];
+    await assertRejects(
+      async () => {
+        for await (
+          const value of pool.imap(square, [2, unsendable], { chunksize: 1 })
+        ) seen.push(value);
+      },
+      TypeError,
+      "Cannot send task 1",
+    );
+    assertEquals(seen, [4]);
+    assertEquals(await pool.map(square, [1, 2, 3]), [1, 4, 9]);
+    // The same worker: none died.
+    assertEquals(await pool.apply(kind.ident), before);
+  },
+);
