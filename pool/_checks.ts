@@ -60,9 +60,34 @@ export function collect<T>(
     if (Symbol.iterator in items) return [...items];
   }
   if (typeof items === "string") return [...items as Iterable<T>];
-  throw new TypeError(
+  throw notIterable(items, action);
+}
+
+function notIterable(items: unknown, action: string): TypeError {
+  return new TypeError(
     `Cannot ${action}: expected an iterable or async iterable, received ${
       describe(items)
     }`,
   );
+}
+
+/** An iterator of a call's items, whether the items are sync or async. */
+export interface ItemSource<T> {
+  next(): IteratorResult<T> | Promise<IteratorResult<T>>;
+  return?(): unknown;
+}
+
+/** The items' iterator, read one at a time (`imap`), or throws. */
+export function iterate<T>(
+  items: Iterable<T> | AsyncIterable<T>,
+  action: string,
+): ItemSource<T> {
+  if (items !== null && typeof items === "object") {
+    if (Symbol.asyncIterator in items) return items[Symbol.asyncIterator]();
+    if (Symbol.iterator in items) return items[Symbol.iterator]();
+  }
+  if (typeof items === "string") {
+    return (items as Iterable<T>)[Symbol.iterator]();
+  }
+  throw notIterable(items, action);
 }

@@ -83,6 +83,9 @@ export class Scheduler {
   state: State = "running";
   /** Calls accepted whose async iterable is still being read. */
   collecting = 0;
+  /** The jobs of `imap` calls still reading their items. */
+  readonly reading: Set<Pick<Job, "fail">> = new Set();
+  #terminated: Error | undefined;
   #queue: Batch[] = [];
   #slots = new Map<number, Slot>();
   #nextSlot = 1;
@@ -457,6 +460,28 @@ export class Scheduler {
     chunksize: number | null,
     job: Pick<Job, "result" | "fail">,
   ): () => void {
+    const release = this.open(action, fn, star, options, job);
+    for (
+      const [start, end] of chunkRanges(tasks.length, chunksize, this.size)
+    ) {
+      this.add(job, start, tasks.slice(start, end));
+    }
+    return release;
+  }
+
+  /**
+   * Opens a call whose tasks come later, with {@linkcode add}: its
+   * function, its options, its signal.
+   *
+   * @returns A function that detaches the call from its signal.
+   */
+  open(
+    action: string,
+    fn: unknown,
+    star: boolean,
+    options: MapOptions,
+    job: Pick<Job, "result" | "fail">,
+  ): () => void {
     const full = job as Job;
     full.fn = this.#key(fn, action);
     full.star = star;
@@ -474,23 +499,27 @@ export class Scheduler {
       signal.addEventListener("abort", onAbort, { once: true });
       release = () => signal.removeEventListener("abort", onAbort);
     }
-    for (
-      const [start, end] of chunkRanges(tasks.length, chunksize, this.size)
-    ) {
-      this.#queue.push({
-        id: this.#nextBatch++,
-        job: full,
-        start,
-        args: tasks.slice(start, end),
-        done: 0,
-      });
-    }
+    return release;
+  }
+
+  /**
+   * Queues one batch of an open call's tasks, the first of them its task
+   * `start`, and hands what is queued to the workers.
+   */
+  add(job: Pick<Job, "result" | "fail">, start: number, args: unknown[]): void {
+    if (this.state === "terminated") return job.fail(this.#terminated);
+    this.#queue.push({
+      id: this.#nextBatch++,
+      job: job as Job,
+      start,
+      args,
+      done: 0,
+    });
     if (this.#slots.size === 0 && !runtime().unloading) {
       this.#startFailures = 0;
       for (let i = 0; i < this.size; i++) this.#spawn();
     }
     this.dispatch();
-    return release;
   }
 
   #key(fn: unknown, action: string): number {
@@ -525,6 +554,9 @@ export class Scheduler {
   terminate(error: Error): void {
     if (this.state === "terminated") return;
     this.state = "terminated";
+    this.#terminated = error;
+    // Calls still reading their items, whose tasks may all be done.
+    for (const job of this.reading) job.fail(error);
     for (const batch of this.#queue.splice(0)) batch.job.fail(error);
     for (const slot of this.#slots.values()) {
       for (const batch of slot.batches) batch.job.fail(error);

@@ -5,8 +5,11 @@
 import { describeFunction, inferModules } from "../_runtime/target.ts";
 import { describe } from "../_util/repr.ts";
 import { type AsyncResult, withCallbacks } from "./async_result.ts";
-import { checkCount, checkOptions, collect } from "./_checks.ts";
-import { ImapResults } from "./_imap_results.ts";
+import { checkCount, checkOptions, collect, iterate } from "./_checks.ts";
+import { ImapResults, readItems } from "./_imap_results.ts";
+
+/** The fewest tasks an `imap` call reads ahead of its consumer. */
+const READ_AHEAD = 64;
 import type {
   AsyncOptions,
   MapOptions,
@@ -375,7 +378,10 @@ export abstract class BasePool {
 
   /**
    * Runs `fn(item)` for every item and yields the results in input order,
-   * each as soon as it and those before it are done.
+   * each as soon as it and those before it are done. The items are read as
+   * the call goes, a few batches ahead of the consumer, so an endless
+   * iterable works. A task that throws (or the iterable, at an item) makes
+   * the iterator throw in that task's turn, after the results before it.
    *
    * @param fn The function.
    * @param items The inputs.
@@ -392,7 +398,8 @@ export abstract class BasePool {
 
   /**
    * Runs `fn(item)` for every item and yields the results in the order
-   * they are done.
+   * they are done. The items are read as for {@linkcode BasePool.imap}; a
+   * task that throws makes the iterator throw when its outcome comes.
    *
    * @param fn The function.
    * @param items The inputs.
@@ -425,11 +432,11 @@ export abstract class BasePool {
   }
 
   /**
-   * Reads the items of an `imap` call and submits them, their outcomes
-   * going to `results`.
+   * Opens an `imap` call and reads its items as it goes (see
+   * `readItems`), their outcomes going to `results`.
    *
-   * @returns A promise that resolves once the tasks are submitted, or
-   * rejects if they cannot be; never unhandled.
+   * @returns A promise that resolves once the call is open, or rejects if
+   * it cannot be; never unhandled.
    */
   #startIterating<R>(
     action: string,
@@ -440,18 +447,32 @@ export abstract class BasePool {
   ): Promise<void> {
     let started: Promise<void>;
     try {
-      started = Promise.resolve(this.#collected(action, items, (tasks) => {
-        results.total = tasks.length;
-        results.release = this.#workers.submit(
-          action,
-          fn,
-          tasks,
-          false,
-          checked,
-          checked.chunksize ?? 1,
-          results.job,
-        );
-      }));
+      const source = iterate(items as Iterable<unknown>, action);
+      results.release = this.#workers.open(
+        action,
+        fn,
+        false,
+        checked,
+        results.job,
+      );
+      const chunksize = checked.chunksize ?? 1;
+      // Python's task handler reads ahead without a bound; this reads a
+      // few batches per worker ahead of the consumer.
+      const ahead = Math.max(READ_AHEAD, 4 * this.size * chunksize);
+      this.#workers.collecting++;
+      this.#workers.reading.add(results.job);
+      readItems(
+        source,
+        results,
+        (start, args) => this.#workers.add(results.job, start, args),
+        chunksize,
+        ahead,
+      ).finally(() => {
+        this.#workers.collecting--;
+        this.#workers.reading.delete(results.job);
+        this.#workers.dispatch();
+      });
+      started = Promise.resolve();
     } catch (error) {
       started = Promise.reject(error);
     }

@@ -983,3 +983,60 @@ poolTest(
     assertEquals(await pool.apply(kind.ident), before);
   },
 );
+
+poolTest(
+  ".imap() reads its items as it goes: an endless iterable yields, and a slow consumer bounds the reading (_test_multiprocessing _TestPool.test_imap_handle_iterable_exception)",
+  async (kind) => {
+    await using pool = kind.make();
+    let read = 0;
+    let closed = false;
+    function* naturals() {
+      try {
+        for (let i = 0;; i++) {
+          read++;
+          yield i;
+        }
+      } finally {
+        closed = true;
+      }
+    }
+    const first: number[] = [];
+    for await (const value of pool.imap(square, naturals())) {
+      first.push(value);
+      if (first.length === 5) break;
+    }
+    assertEquals(first, [0, 1, 4, 9, 16]);
+    // The reading ends on its own turn of the event loop.
+    for (let i = 0; i < 100 && !closed; i++) await delay(5);
+    assert(closed, "the iterator was not closed");
+    // A consumer that takes one result and pauses: reading stops ahead.
+    read = 0;
+    const paused = pool.imap(square, naturals());
+    assertEquals((await paused.next()).value, 0);
+    await delay(100);
+    assert(read <= 1 + 64 + 1, `read ${read} items ahead of the consumer`);
+    await paused.return?.(undefined);
+    // An iterable that throws at item 3: results 0, 1, 2, then the error.
+    async function* failing() {
+      yield* [0, 1, 2];
+      throw new RangeError("the input broke");
+    }
+    for (const ordered of [true, false]) {
+      const seen: number[] = [];
+      const call = ordered
+        ? pool.imap(square, failing())
+        : pool.imapUnordered(square, failing());
+      await assertRejects(
+        async () => {
+          for await (const value of call) seen.push(value);
+        },
+        RangeError,
+        "the input broke",
+      );
+      if (ordered) assertEquals(seen, [0, 1, 4]);
+      else assert(seen.every((value) => [0, 1, 4].includes(value)));
+    }
+    // The pool goes on.
+    assertEquals(await pool.map(square, [3]), [9]);
+  },
+);
