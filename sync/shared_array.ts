@@ -97,8 +97,22 @@ export interface SharedArrayState {
  * assertEquals(items.get(-1), 3);
  * assertEquals([...items.array], [10, 2, 3]);
  * ```
+ *
+ * @example Index it, as Python's `arr[i]`
+ * ```ts
+ * import { SharedArray } from "@parallel/multiprocessing/sync";
+ * import { assertEquals } from "@std/assert";
+ *
+ * const items = new SharedArray("d", 3);
+ * items[0] = 1.5;
+ * items[-1] = 2.5;
+ * assertEquals(items[0], 1.5);
+ * assertEquals([...items], [1.5, 0, 2.5]);
+ * ```
  */
 export class SharedArray<C extends Typecode = Typecode> {
+  /** Item `index`, as `get(index)` and `set(index, value)` do. */
+  [index: number]: TypecodeValue<C>;
   #typecode: C;
   #info: TypeInfo;
   #array: AnyTypedArray;
@@ -128,14 +142,25 @@ export class SharedArray<C extends Typecode = Typecode> {
       this.#lock = state.lock
         ? revive(state.lock.state, () => new RLock())
         : null;
-      return;
+    } else {
+      this.#array = makeArray(
+        typecode,
+        sizeOrInitializer,
+        "create a SharedArray",
+      );
+      this.#lock = makeLock(options, "create a SharedArray");
     }
-    this.#array = makeArray(
-      typecode,
-      sizeOrInitializer,
-      "create a SharedArray",
-    );
-    this.#lock = makeLock(options, "create a SharedArray");
+    // What the constructor returns: the array with index access.
+    return indexed(this);
+  }
+
+  /**
+   * Iterates over the items, as Python's `for x in arr`.
+   *
+   * @returns The items, in order.
+   */
+  *[Symbol.iterator](): IterableIterator<TypecodeValue<C>> {
+    for (let i = 0; i < this.length; i++) yield this.get(i);
   }
 
   /** The typecode. */
@@ -285,6 +310,47 @@ registerMemoryKind<SharedArrayState>(
   (state) => revive(state, () => new SharedArray(state.typecode, 0)),
 );
 
+/** A key that reads as a number: `arr[i]` goes to `get(i)` and `set(i)`. */
+function isIndexKey(key: string | symbol): key is string {
+  return typeof key === "string" && key.trim() !== "" &&
+    !Number.isNaN(Number(key));
+}
+
+/**
+ * The array behind a `Proxy` that gives it Python's `arr[i]`: a key that
+ * reads as a number is an index, checked as `get()` and `set()` check it
+ * (so `arr[9] = 1` past the end throws, as Python's `IndexError`);
+ * anything else is the array's own, its methods bound to it (they read its
+ * private fields), each bound once.
+ */
+function indexed<T extends SharedArray>(array: T): T {
+  const bound = new Map<string | symbol, { fn: unknown; method: unknown }>();
+  return new Proxy(array, {
+    get(target, key) {
+      if (isIndexKey(key)) return target.get(Number(key));
+      const value = Reflect.get(target, key, target);
+      if (typeof value !== "function") return value;
+      let entry = bound.get(key);
+      if (entry?.fn !== value) {
+        entry = { fn: value, method: value.bind(target) };
+        bound.set(key, entry);
+      }
+      return entry.method;
+    },
+    set(target, key, value) {
+      if (!isIndexKey(key)) return Reflect.set(target, key, value, target);
+      target.set(Number(key), value);
+      return true;
+    },
+    has(target, key) {
+      if (!isIndexKey(key)) return Reflect.has(target, key);
+      const index = Number(key);
+      return Number.isInteger(index) && index >= -target.length &&
+        index < target.length;
+    },
+  });
+}
+
 function arrayServant(array: SharedArray): Servant {
   return {
     handle(op, args) {
@@ -365,5 +431,5 @@ registerRemoteKind("SharedArray", (id, meta) => {
   };
   copies.add(new WeakRef(entry));
   (self as unknown as Record<symbol, unknown>)[COPY] = entry;
-  return self;
+  return indexed(self);
 });

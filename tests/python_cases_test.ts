@@ -21,8 +21,10 @@ import {
   Queue,
   RLock,
   Semaphore,
+  SharedArray,
   Thread,
 } from "../mod.ts";
+import { doubleEach, INDEX_TARGETS } from "./fixtures/index_targets.ts";
 import { exitWith, sleepFor, TARGETS } from "./fixtures/targets.ts";
 import { deno } from "./_helpers.ts";
 import { startReaper } from "../_runtime/reaper.ts";
@@ -209,5 +211,39 @@ Deno.test({
       "depth 0: joined, alive: false",
       "depth 1: joined, alive: false",
     ]);
+  },
+});
+
+Deno.test({
+  name:
+    "SharedArray takes arr[i] and arr[-1] and iterates, in this thread, a thread and a process (_test_multiprocessing _TestArray.test_array)",
+  permissions: { read: true, run: true },
+  async fn() {
+    const items = new SharedArray("i", [1, 2, 3, 0]);
+    items[0] = 5;
+    assertEquals([items[0], items[-1], items.get(0)], [5, 0, 5]);
+    assertEquals([...items], [5, 2, 3, 0]);
+    assertEquals([0 in items, (-4) in items, 4 in items], [true, true, false]);
+    // As Python's IndexError and TypeError: nothing is set silently.
+    assertThrows(() => items[4] = 1, RangeError, "expected an index");
+    assertThrows(() => items[1.5] = 1, TypeError, "integer index");
+    assertThrows(() => items[0] = "x" as never, TypeError);
+    assertEquals(items.get(0), 5);
+    // The methods are the array's own, and stay the same functions.
+    assertEquals(items.get === items.get, true);
+    assertInstanceOf(items, SharedArray);
+    items[0] = 1;
+    for (const runner of [Thread, Process] as const) {
+      const started = new runner({
+        target: doubleEach,
+        args: [items],
+        module: INDEX_TARGETS,
+      });
+      started.start();
+      await started.join();
+      assertEquals(started.exitCode, 0);
+    }
+    // Doubled twice; the sum written at -1 by the last one.
+    assertEquals([...items], [4, 8, 12, 24]);
   },
 });
