@@ -143,6 +143,9 @@ function checkMaxsize(value: unknown): number {
   return value;
 }
 
+/** What a queue closed in this process still answers, as Python's. */
+const AFTER_CLOSE = new Set(["qsize", "taskDone", "join"]);
+
 /**
  * A FIFO queue shared by processes and threads (Python's
  * `multiprocessing.Queue`). Items travel by structured clone; errors keep
@@ -197,7 +200,7 @@ export class Queue<T = unknown> {
     args: unknown[],
     signal?: AbortSignal,
   ): Promise<unknown> {
-    if (this.#closed) {
+    if (this.#closed && !AFTER_CLOSE.has(op)) {
       return Promise.reject(
         new Error(`Cannot ${op}: the queue is closed in this process`),
       );
@@ -288,6 +291,8 @@ export class Queue<T = unknown> {
    * @returns `true` when empty.
    */
   async empty(): Promise<boolean> {
+    // Python's reads its closed pipe, and fails.
+    if (this.#closed) await this.call("empty", []);
     return await this.qsize() === 0;
   }
 
@@ -301,8 +306,10 @@ export class Queue<T = unknown> {
   }
 
   /**
-   * Says this process will use the queue no more: later calls here reject.
-   * Other processes keep using it.
+   * Says this process will use the queue no more, as Python's `close()`:
+   * later `put()` and `get()` calls here reject (Python's `ValueError`),
+   * while `qsize()`, `full()` and a `JoinableQueue`'s `taskDone()` and
+   * `join()` still answer. Other processes keep using the queue.
    */
   close(): void {
     this.#closed = true;

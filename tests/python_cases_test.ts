@@ -15,6 +15,7 @@ import {
   Condition,
   Event,
   type ExceptHookArgs,
+  JoinableQueue,
   Lock,
   Pipe,
   Process,
@@ -24,7 +25,7 @@ import {
   SharedArray,
   Thread,
 } from "../mod.ts";
-import { doubleEach, INDEX_TARGETS } from "./fixtures/index_targets.ts";
+import { CASE_TARGETS, doubleEach, putOne } from "./fixtures/case_targets.ts";
 import { exitWith, sleepFor, TARGETS } from "./fixtures/targets.ts";
 import { deno } from "./_helpers.ts";
 import { startReaper } from "../_runtime/reaper.ts";
@@ -237,7 +238,7 @@ Deno.test({
       const started = new runner({
         target: doubleEach,
         args: [items],
-        module: INDEX_TARGETS,
+        module: CASE_TARGETS,
       });
       started.start();
       await started.join();
@@ -245,5 +246,34 @@ Deno.test({
     }
     // Doubled twice; the sum written at -1 by the last one.
     assertEquals([...items], [4, 8, 12, 24]);
+  },
+});
+
+Deno.test({
+  name:
+    "Queue.close() ends this process's use: put() and get() reject, qsize() and full() answer, other processes go on (_test_multiprocessing test_closed_queue_put_get_exceptions)",
+  permissions: { read: true, run: true },
+  async fn() {
+    for (const queue of [new Queue<number>(2), new JoinableQueue<number>(2)]) {
+      await queue.put(1);
+      queue.close();
+      await assertRejects(() => queue.put(2), Error, "is closed");
+      await assertRejects(() => queue.get(), Error, "is closed");
+      await assertRejects(() => queue.empty(), Error, "is closed");
+      assertEquals(await queue.qsize(), 1);
+      assertEquals(await queue.full(), false);
+      if (queue instanceof JoinableQueue) await queue.taskDone();
+    }
+    // Closed here, unused: a child still puts on it.
+    const queue = new Queue<string>();
+    queue.close();
+    const child = new Process({
+      target: putOne,
+      args: [queue],
+      module: CASE_TARGETS,
+    });
+    child.start();
+    await child.join();
+    assertEquals([child.exitCode, await queue.qsize()], [0, 1]);
   },
 });
