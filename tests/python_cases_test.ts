@@ -32,6 +32,18 @@ import { startReaper } from "../_runtime/reaper.ts";
 
 // Before any test: see startReaper (the sanitizers of Deno before 2.9).
 startReaper();
+
+/** Runs a target of case_targets.ts in a thread or a process; its exit code. */
+async function runToEnd<A extends unknown[]>(
+  Runner: typeof Thread | typeof Process,
+  target: (...args: A) => unknown,
+  args: A,
+): Promise<number | null> {
+  const runner = new Runner({ target, args, module: CASE_TARGETS });
+  runner.start();
+  await runner.join();
+  return runner.exitCode;
+}
 import {
   failHidden,
   failWithCause,
@@ -234,16 +246,8 @@ Deno.test({
     assertEquals(items.get === items.get, true);
     assertInstanceOf(items, SharedArray);
     items[0] = 1;
-    for (const runner of [Thread, Process] as const) {
-      const started = new runner({
-        target: doubleEach,
-        args: [items],
-        module: CASE_TARGETS,
-      });
-      started.start();
-      await started.join();
-      assertEquals(started.exitCode, 0);
-    }
+    assertEquals(await runToEnd(Thread, doubleEach, [items]), 0);
+    assertEquals(await runToEnd(Process, doubleEach, [items]), 0);
     // Doubled twice; the sum written at -1 by the last one.
     assertEquals([...items], [4, 8, 12, 24]);
   },
@@ -267,13 +271,7 @@ Deno.test({
     // Closed here, unused: a child still puts on it.
     const queue = new Queue<string>();
     queue.close();
-    const child = new Process({
-      target: putOne,
-      args: [queue],
-      module: CASE_TARGETS,
-    });
-    child.start();
-    await child.join();
-    assertEquals([child.exitCode, await queue.qsize()], [0, 1]);
+    assertEquals(await runToEnd(Process, putOne, [queue]), 0);
+    assertEquals(await queue.qsize(), 1);
   },
 });
