@@ -12,13 +12,16 @@ import type { WaitOptions } from "../_util/wait_options.ts";
 import { adopt, checkCount, newCells, revive } from "./_cells.ts";
 import {
   exportAs,
-  notAcross,
+  mirror,
+  mirrorMeta,
   proxy,
   publishCopies,
   refreshCopies,
+  remoteHooks,
   request,
+  watch,
 } from "./_remote.ts";
-import { parseWait, waitOn } from "./_wait.ts";
+import { changeOf, parseWait, waitOn } from "./_wait.ts";
 import { BrokenBarrierError } from "../errors.ts";
 
 // BARRIER_STATE holds the phase (bits 0-1) and the count of tasks inside
@@ -74,16 +77,22 @@ export class Barrier {
     if (state) {
       this.#cells = new Int32Array(state.cells);
       this.#parties = state.parties;
-      return;
+    } else {
+      checkCount(parties, "create a barrier", "parties");
+      if (parties < 1 || parties > MAX_PARTIES) {
+        throw new RangeError(
+          `Cannot create a barrier: expected parties from 1 to ${MAX_PARTIES}, received ${parties}`,
+        );
+      }
+      this.#cells = newCells(2);
+      this.#parties = parties;
     }
-    checkCount(parties, "create a barrier", "parties");
-    if (parties < 1 || parties > MAX_PARTIES) {
-      throw new RangeError(
-        `Cannot create a barrier: expected parties from 1 to ${MAX_PARTIES}, received ${parties}`,
-      );
-    }
-    this.#cells = newCells(2);
-    this.#parties = parties;
+    // Other processes mirror the state word, for nWaiting and broken.
+    remoteHooks.set(this, {
+      changed: (known, signal) =>
+        changeOf(this.#cells, BARRIER_STATE, null, known, signal),
+      snapshot: () => Atomics.load(this.#cells, BARRIER_STATE),
+    });
   }
 
   /** How many tasks must wait before all go through. */
@@ -91,15 +100,20 @@ export class Barrier {
     return this.#parties;
   }
 
-  /** How many tasks wait now. */
+  /**
+   * How many tasks wait now. In another process, a mirror of the owner's
+   * count, which follows it shortly after each change.
+   */
   get nWaiting(): number {
-    const state = Atomics.load(this.#cells, BARRIER_STATE);
-    return (state & 3) === FILLING ? state >>> 2 : 0;
+    return waitingIn(Atomics.load(this.#cells, BARRIER_STATE));
   }
 
-  /** Whether the barrier is broken. */
+  /**
+   * Whether the barrier is broken. In another process, a mirror, as
+   * {@linkcode Barrier.nWaiting}.
+   */
   get broken(): boolean {
-    return (Atomics.load(this.#cells, BARRIER_STATE) & 3) === BROKEN;
+    return brokenIn(Atomics.load(this.#cells, BARRIER_STATE));
   }
 
   /**
@@ -156,6 +170,7 @@ export class Barrier {
       ) {
         continue;
       }
+      Atomics.notify(cells, BARRIER_STATE);
       if (last) this.#bump();
       break;
     }
@@ -190,6 +205,7 @@ export class Barrier {
             : phase);
         const seen = Atomics.compareExchange(cells, BARRIER_STATE, state, next);
         if (seen === state) {
+          Atomics.notify(cells, BARRIER_STATE);
           if ((next & 3) !== phase) this.#bump();
           break;
         }
@@ -210,6 +226,7 @@ export class Barrier {
       if (seen === state) break;
       state = seen;
     }
+    Atomics.notify(cells, BARRIER_STATE);
     this.#bump();
     return true;
   }
@@ -275,7 +292,10 @@ export class Barrier {
    * @returns The kind, the id and the metadata a proxy starts from.
    */
   [toRemoteForm](): { kind: string; id: string; meta: unknown } {
-    return exportAs("Barrier", this, () => barrierServant(this), this.parties);
+    return exportAs("Barrier", this, () => barrierServant(this), {
+      parties: this.parties,
+      state: mirrorMeta(this),
+    });
   }
 
   /**
@@ -314,15 +334,15 @@ function barrierServant(barrier: Barrier): Servant {
         case "reset":
           return barrier.reset();
         default:
-          throw new TypeError(
-            `Cannot run ${op} on a barrier: unknown operation`,
-          );
+          return watch(barrier, op, args, call);
       }
     },
   };
 }
 
 registerRemoteKind("Barrier", (id, meta) => {
+  const { parties, state } = meta as { parties: number; state: number };
+  const mirrored = mirror(id, state);
   const parse = parseWait;
   return proxy(Barrier, id, {
     async wait(options?: number | WaitOptions): Promise<number> {
@@ -342,10 +362,18 @@ registerRemoteKind("Barrier", (id, meta) => {
       broker().post(id, "reset", []);
     },
   }, {
-    parties: () => meta as number,
-    nWaiting: () =>
-      notAcross("nWaiting", "it lives in the process that created the barrier"),
-    broken: () =>
-      notAcross("broken", "it lives in the process that created the barrier"),
+    parties: () => parties,
+    nWaiting: () => waitingIn(mirrored.get()),
+    broken: () => brokenIn(mirrored.get()),
   });
 });
+
+/** How many tasks wait, from the state word. */
+function waitingIn(state: number): number {
+  return (state & 3) === FILLING ? state >>> 2 : 0;
+}
+
+/** Whether the barrier is broken, from the state word. */
+function brokenIn(state: number): boolean {
+  return (state & 3) === BROKEN;
+}

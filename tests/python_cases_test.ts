@@ -12,6 +12,7 @@ import {
 import { delay } from "@std/async";
 import {
   AsyncResult,
+  Barrier,
   Condition,
   Event,
   type ExceptHookArgs,
@@ -25,7 +26,12 @@ import {
   SharedArray,
   Thread,
 } from "../mod.ts";
-import { CASE_TARGETS, doubleEach, putOne } from "./fixtures/case_targets.ts";
+import {
+  CASE_TARGETS,
+  doubleEach,
+  putOne,
+  watchBarrier,
+} from "./fixtures/case_targets.ts";
 import { exitWith, sleepFor, TARGETS } from "./fixtures/targets.ts";
 import { deno } from "./_helpers.ts";
 import { startReaper } from "../_runtime/reaper.ts";
@@ -273,5 +279,30 @@ Deno.test({
     queue.close();
     assertEquals(await runToEnd(Process, putOne, [queue]), 0);
     assertEquals(await queue.qsize(), 1);
+  },
+});
+
+Deno.test({
+  name:
+    "Barrier.nWaiting and broken work in a child process, as in every Python process (lock_tests BarrierTests.test_abort)",
+  permissions: { read: true, run: true },
+  async fn() {
+    const barrier = new Barrier(2);
+    const out = new Queue<unknown>();
+    const child = new Process({
+      target: watchBarrier,
+      args: [barrier, out],
+      module: CASE_TARGETS,
+    });
+    const mine = barrier.wait();
+    child.start();
+    // The child saw this one waiting, then passed the barrier with it.
+    assertEquals(await out.get(), [2, 1]);
+    const indices = [await mine, await out.get()].sort();
+    assertEquals(indices, [0, 1]);
+    barrier.abort();
+    assertEquals(await out.get(), true);
+    await child.join();
+    assertEquals(child.exitCode, 0);
   },
 });
