@@ -223,6 +223,12 @@ export function remoteRelease(id: string, args: unknown[]): void {
   });
 }
 
+/**
+ * How many times this runtime holds each lock proxy now (an RLock's
+ * depth): what a Condition's proxy releases and restores around a wait.
+ */
+export const heldHere: WeakMap<object, () => number> = new WeakMap();
+
 export function lockProxy<T extends object>(
   Class: { prototype: T },
   id: string,
@@ -231,7 +237,7 @@ export function lockProxy<T extends object>(
   const held = mirror(id, meta as number);
   let abandoned = false;
   let depth = 0;
-  return proxy(Class, id, {
+  const self = proxy(Class, id, {
     async acquire(options?: number | AcquireOptions): Promise<boolean> {
       const [ok, wasAbandoned] = await remoteAcquire(id, options, "lock");
       if (ok) {
@@ -257,6 +263,8 @@ export function lockProxy<T extends object>(
       return held.get() !== 0;
     },
   }, { abandoned: () => abandoned });
+  heldHere.set(self, () => depth);
+  return self;
 }
 
 export const COPY = Symbol("copy");

@@ -1,12 +1,14 @@
 // Copyright 2026 the @parallel/multiprocessing authors. MIT license.
-// Condition: Python's `threading.Condition` on shared memory (threads of
-// one process only).
+// Condition: Python's `threading.Condition` on shared memory, and its
+// servant and proxy for other processes.
 
+import { registerRemoteKind, type Servant } from "../_ipc/broker.ts";
 import {
   registerMemoryKind,
   toMemoryForm,
   toRemoteForm,
 } from "../_ipc/crossing.ts";
+import { exportAs, heldHere, proxy, request } from "./_remote.ts";
 import { describe } from "../_util/repr.ts";
 import type { WaitOptions } from "../_util/wait_options.ts";
 import { adopt, type Form, internals, newCells, revive } from "./_cells.ts";
@@ -44,6 +46,9 @@ export interface ConditionState {
  * tells threads apart, not tasks: for tasks of one thread that wait on each
  * other, pass a {@linkcode Lock}, as the example does.
  *
+ * A condition goes to threads by its shared memory and to processes
+ * through the process that created it, with its lock, as Python's does.
+ *
  * @example Wait for a value
  * ```ts
  * import { Condition, Lock } from "@parallel/multiprocessing/sync";
@@ -66,6 +71,16 @@ export interface ConditionState {
  * assertEquals(await consumer, 42);
  * ```
  */
+/** What the servant of a condition reaches: its memory and its wakes. */
+interface ConditionInternals {
+  cells: Int32Array;
+  lock: Lock | RLock;
+  notify(n: number): void;
+  takeToken(): boolean;
+}
+
+const conditionInternals = new WeakMap<object, ConditionInternals>();
+
 export class Condition {
   #cells: Int32Array;
   #lock: Lock | RLock;
@@ -81,19 +96,26 @@ export class Condition {
     if (state) {
       this.#cells = new Int32Array(state.cells);
       this.#lock = reviveLock(state.lock);
-      return;
+    } else {
+      if (
+        lock !== undefined && !(lock instanceof Lock) &&
+        !(lock instanceof RLock)
+      ) {
+        throw new TypeError(
+          `Cannot create a condition: expected a Lock or an RLock, received ${
+            describe(lock)
+          }`,
+        );
+      }
+      this.#cells = newCells(2);
+      this.#lock = lock ?? new RLock();
     }
-    if (
-      lock !== undefined && !(lock instanceof Lock) && !(lock instanceof RLock)
-    ) {
-      throw new TypeError(
-        `Cannot create a condition: expected a Lock or an RLock, received ${
-          describe(lock)
-        }`,
-      );
-    }
-    this.#cells = newCells(2);
-    this.#lock = lock ?? new RLock();
+    conditionInternals.set(this, {
+      cells: this.#cells,
+      lock: this.#lock,
+      notify: (n) => this.#notify(n),
+      takeToken: () => this.#takeToken(),
+    });
   }
 
   /**
@@ -217,22 +239,7 @@ export class Condition {
     signal?.throwIfAborted();
     const cells = this.#cells;
     // Join the waiters, holding the lock, as notify() does.
-    let packed = Atomics.load(cells, COND_PACKED);
-    while (true) {
-      if ((packed & MAX_WAITERS) === MAX_WAITERS) {
-        throw new RangeError(
-          `Cannot wait on the condition: expected fewer than ${MAX_WAITERS} waiters, received ${MAX_WAITERS}`,
-        );
-      }
-      const seen = Atomics.compareExchange(
-        cells,
-        COND_PACKED,
-        packed,
-        packed + 1,
-      );
-      if (seen === packed) break;
-      packed = seen;
-    }
+    joinWaiters(cells);
     const joined = Atomics.load(cells, COND_GEN);
     const saved = lock.releaseSave();
     let notified = false;
@@ -347,18 +354,7 @@ export class Condition {
    * ```
    */
   notify(n = 1): void {
-    if (!Number.isInteger(n)) {
-      throw new TypeError(
-        `Cannot notify the condition: expected n to be an integer, received ${
-          describe(n)
-        }`,
-      );
-    }
-    if (n < 0) {
-      throw new RangeError(
-        `Cannot notify the condition: expected n to be 0 or more, received ${n}`,
-      );
-    }
+    checkCount(n);
     if (!internals.get(this.#lock)!.isOwned()) {
       throw new Error("Cannot notify on a condition whose lock is not held");
     }
@@ -405,14 +401,18 @@ export class Condition {
   }
 
   /**
-   * A Condition does not reach other processes.
+   * The remote form, by which the condition reaches other processes: its
+   * owner serves it there, and its lock travels with it (see
+   * ARCHITECTURE.md).
    *
-   * @throws {TypeError} Always: a Condition works between the threads of
-   * one process only.
+   * @returns The kind, the id and the metadata a proxy starts from.
    */
   [toRemoteForm](): { kind: string; id: string; meta: unknown } {
-    throw new TypeError(
-      `Cannot send a ${this.constructor.name} to another process: a Condition works between the threads of one process only; use an Event, a Queue or a Semaphore to signal between processes`,
+    return exportAs(
+      "Condition",
+      this,
+      () => conditionServant(this),
+      { lock: this.#lock },
     );
   }
 
@@ -437,3 +437,169 @@ registerMemoryKind<ConditionState>(
   "Condition",
   (state) => revive(state, () => new Condition()),
 );
+
+/** Counts one more waiter, or throws if as many as can wait already do. */
+function joinWaiters(cells: Int32Array): void {
+  let packed = Atomics.load(cells, COND_PACKED);
+  while (true) {
+    if ((packed & MAX_WAITERS) === MAX_WAITERS) {
+      throw new RangeError(
+        `Cannot wait on the condition: expected fewer than ${MAX_WAITERS} waiters, received ${MAX_WAITERS}`,
+      );
+    }
+    const seen = Atomics.compareExchange(
+      cells,
+      COND_PACKED,
+      packed,
+      packed + 1,
+    );
+    if (seen === packed) return;
+    packed = seen;
+  }
+}
+
+/** Checks how many waiters `notify(n)` is asked to wake. */
+function checkCount(n: unknown): void {
+  if (!Number.isInteger(n)) {
+    throw new TypeError(
+      `Cannot notify the condition: expected n to be an integer, received ${
+        describe(n)
+      }`,
+    );
+  }
+  if ((n as number) < 0) {
+    throw new RangeError(
+      `Cannot notify the condition: expected n to be 0 or more, received ${n}`,
+    );
+  }
+}
+
+/**
+ * Serves a condition to other processes. A remote wait is four steps, the
+ * lock held by the waiter around the first and the last, as in `wait()`:
+ * `join` (count this waiter; answers the generation it joined at),
+ * `await` (the waiter has released the lock: wait for a wake token),
+ * and, if none came, `settle` once it holds the lock again (take a token
+ * that came meanwhile, or leave). `notify` wakes for a holder elsewhere.
+ * A waiter whose process dies is settled for it, passing on a token it
+ * took, so no wake is lost.
+ */
+function conditionServant(condition: Condition): Servant {
+  const { cells, notify, takeToken } = conditionInternals.get(condition)!;
+  // The generations each origin's waiters joined at, while they wait.
+  const joined = new Map<string, number[]>();
+  const forget = (origin: string, generation: number) => {
+    const list = joined.get(origin) ?? [];
+    const i = list.indexOf(generation);
+    if (i >= 0) list.splice(i, 1);
+    if (list.length === 0) joined.delete(origin);
+  };
+  const settle = (generation: number, passOn: boolean): boolean => {
+    if (Atomics.load(cells, COND_GEN) !== generation && takeToken()) {
+      if (passOn) notify(1);
+      return true;
+    }
+    Atomics.sub(cells, COND_PACKED, 1);
+    return false;
+  };
+  return {
+    async handle(op, args, call) {
+      switch (op) {
+        case "join": {
+          joinWaiters(cells);
+          const generation = Atomics.load(cells, COND_GEN);
+          joined.set(call.origin, [
+            ...joined.get(call.origin) ?? [],
+            generation,
+          ]);
+          return generation;
+        }
+        case "await": {
+          const [generation, timeout] = args as [number, number | undefined];
+          const deadline = performance.now() + (timeout ?? Infinity);
+          while (true) {
+            const gen = Atomics.load(cells, COND_GEN);
+            if (gen !== generation && takeToken()) {
+              forget(call.origin, generation);
+              return true;
+            }
+            if (!await waitOn(cells, COND_GEN, gen, deadline, call.signal)) {
+              return false;
+            }
+          }
+        }
+        case "settle": {
+          const [generation, failed] = args as [number, boolean];
+          forget(call.origin, generation);
+          return settle(generation, failed);
+        }
+        case "notify":
+          return notify(args[0] as number);
+        default:
+          throw new TypeError(
+            `Cannot run ${op} on a condition: unknown operation`,
+          );
+      }
+    },
+    originsGone(origins) {
+      for (const origin of origins) {
+        for (const generation of joined.get(origin) ?? []) {
+          settle(generation, true);
+        }
+        joined.delete(origin);
+      }
+    },
+  };
+}
+
+registerRemoteKind("Condition", (id, meta) => {
+  const { lock } = meta as { lock: Lock | RLock };
+  const held = () => heldHere.get(lock)?.() ?? 0;
+  const checkHeld = (action: string) => {
+    if (held() === 0) {
+      throw new Error(`Cannot ${action} a condition whose lock is not held`);
+    }
+  };
+  const self: Condition = proxy(Condition, id, {
+    acquire: (options?: number | AcquireOptions) => lock.acquire(options),
+    release: () => lock.release(),
+    hold: (options?: number | AcquireOptions) => lock.hold(options),
+    async wait(options?: number | WaitOptions): Promise<boolean> {
+      const { timeout, signal } = parseWait(options, "wait on the condition");
+      checkHeld("wait on");
+      signal?.throwIfAborted();
+      const depth = held();
+      const generation = await request(id, "join", []) as number;
+      // The releases go on the same link as the requests: in order.
+      for (let i = 0; i < depth; i++) lock.release();
+      let notified = false;
+      let failure: { error: unknown } | undefined;
+      try {
+        notified = await request(id, "await", [
+          generation,
+          timeout === Infinity ? undefined : timeout,
+        ], signal) as boolean;
+      } catch (error) {
+        failure = { error };
+      }
+      for (let i = 0; i < depth; i++) await lock.acquire();
+      if (!notified) {
+        notified = await request(id, "settle", [
+          generation,
+          failure !== undefined,
+        ]) as boolean;
+      }
+      if (failure) throw failure.error;
+      return notified;
+    },
+    notify(n = 1): void {
+      checkCount(n);
+      checkHeld("notify");
+      request(id, "notify", [n]).catch(() => {});
+    },
+    notifyAll(): void {
+      self.notify(MAX_WAITERS);
+    },
+  });
+  return self;
+});

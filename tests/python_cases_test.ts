@@ -25,11 +25,14 @@ import {
   Semaphore,
   SharedArray,
   Thread,
+  Value,
 } from "../mod.ts";
 import {
   CASE_TARGETS,
   doubleEach,
+  notifyCondition,
   putOne,
+  waitOnCondition,
   watchBarrier,
 } from "./fixtures/case_targets.ts";
 import { exitWith, sleepFor, TARGETS } from "./fixtures/targets.ts";
@@ -306,3 +309,62 @@ Deno.test({
     assertEquals(child.exitCode, 0);
   },
 });
+
+Deno.test({
+  name:
+    "A Condition goes to a process: it waits and is notified there, notifies from there, and a waiter that dies takes no wake with it (_test_multiprocessing _TestCondition.test_notify)",
+  permissions: { read: true, run: true },
+  async fn() {
+    for (const cond of [new Condition(), new Condition(new Lock())]) {
+      const state = new Value("i", 0);
+      const out = new Queue<unknown>();
+      // A child waits; this process changes the state and notifies.
+      const waiter = new Process({
+        target: waitOnCondition,
+        args: [cond, state, out],
+        module: CASE_TARGETS,
+      });
+      waiter.start();
+      assertEquals(await out.get(), "waiting");
+      {
+        // Acquired only once the child's wait has let go of the lock.
+        using _held = await cond.hold();
+        state.value = 1;
+        cond.notify();
+      }
+      assertEquals(await out.get(), true);
+      await waiter.join();
+      assertEquals(waiter.exitCode, 0);
+      // This process waits; a child notifies.
+      {
+        using _held = await cond.hold();
+        const waiting = cond.wait(20_000);
+        assertEquals(await runToEnd(Process, notifyCondition, [cond]), 0);
+        assertEquals(await waiting, true);
+      }
+      // A child killed while it waits: the next notify reaches this one.
+      state.value = 0;
+      const doomed = new Process({
+        target: waitOnCondition,
+        args: [cond, state, out],
+        module: CASE_TARGETS,
+      });
+      doomed.start();
+      assertEquals(await out.get(), "waiting");
+      (await cond.hold())[Symbol.dispose]();
+      doomed.kill();
+      await doomed.join();
+      using _held = await cond.hold();
+      const mine = cond.wait(20_000);
+      await notifyLater(cond);
+      assertEquals(await mine, true);
+    }
+  },
+});
+
+/** Notifies once, from another task of this thread, with the lock held. */
+async function notifyLater(cond: Condition): Promise<void> {
+  await delay(0);
+  using _held = await cond.hold();
+  cond.notify();
+}

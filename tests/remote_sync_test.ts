@@ -1,8 +1,7 @@
 // Copyright 2026 the @parallel/multiprocessing authors. MIT license.
-import { assert, assertEquals, assertThrows } from "@std/assert";
+import { assert, assertEquals } from "@std/assert";
 import {
   Barrier,
-  Condition,
   Event,
   Lock,
   Process,
@@ -160,20 +159,6 @@ Deno.test({
     await lock.acquire();
     assertEquals(lock.abandoned, false, "only the first acquire after");
     lock.release();
-  },
-});
-
-Deno.test({
-  name: "A Condition cannot go to another process, and says why",
-  permissions: PERMISSIONS,
-  fn() {
-    const child = new Process({
-      target: incrementUnder,
-      args: [new Condition() as unknown as Lock, new Value("i"), 1],
-      module: CHANNEL_TARGETS,
-    });
-    assertThrows(() => child.start(), TypeError, "use an Event, a Queue");
-    assertEquals(child.pid, null);
   },
 });
 

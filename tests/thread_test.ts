@@ -11,7 +11,6 @@ import {
 } from "@std/assert";
 import {
   activeCount,
-  Condition,
   currentThread,
   enumerate,
   Event,
@@ -19,7 +18,6 @@ import {
   getIdent,
   Lock,
   mainThread,
-  Process,
   Thread,
   type ThreadOptions,
   Timer,
@@ -350,17 +348,6 @@ Deno.test({
       "Cannot send the args",
     );
     assertThrows(() => mainThread().start(), Error, "already running");
-    // A Lock crosses to a process through its owner; a Condition cannot.
-    const p = new Process({
-      target: nap,
-      args: [new Condition()] as unknown as [number],
-    });
-    assertThrows(
-      () => p.start(),
-      TypeError,
-      "between the threads of one process",
-    );
-    assertStrictEquals(p.pid, null);
     assertEquals(enumerate(), [mainThread()]);
   },
 });
@@ -411,17 +398,6 @@ Deno.test({
         }),
       TypeError,
       "held inside an instance of Holder",
-    );
-    const p = new Process({
-      target: nap,
-      args: [new Map([["condition", new Condition(lock)]])] as unknown as [
-        number,
-      ],
-    });
-    assertThrows(
-      () => p.start(),
-      TypeError,
-      "between the threads of one process",
     );
   },
 });
