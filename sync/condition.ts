@@ -35,6 +35,16 @@ export interface ConditionState {
   lock: Form<LockState | RLockState>;
 }
 
+/** What the servant of a condition reaches: its memory and its wakes. */
+interface ConditionInternals {
+  cells: Int32Array;
+  lock: Lock | RLock;
+  notify(n: number): void;
+  takeToken(): boolean;
+}
+
+const conditionInternals = new WeakMap<object, ConditionInternals>();
+
 /**
  * A condition variable, as Python's `threading.Condition`: tasks wait,
  * holding its lock, until another notifies them.
@@ -71,16 +81,6 @@ export interface ConditionState {
  * assertEquals(await consumer, 42);
  * ```
  */
-/** What the servant of a condition reaches: its memory and its wakes. */
-interface ConditionInternals {
-  cells: Int32Array;
-  lock: Lock | RLock;
-  notify(n: number): void;
-  takeToken(): boolean;
-}
-
-const conditionInternals = new WeakMap<object, ConditionInternals>();
-
 export class Condition {
   #cells: Int32Array;
   #lock: Lock | RLock;
