@@ -449,6 +449,24 @@ export class Connection<T = unknown> {
     }
   }
 
+  /**
+   * Receives until the other end is closed and nothing is left, for
+   * `for await (const message of connection)`: the `EOFError` that
+   * `recv()` would throw ends the loop instead.
+   *
+   * @returns The messages, in order.
+   */
+  async *[Symbol.asyncIterator](): AsyncGenerator<T, void, undefined> {
+    while (true) {
+      try {
+        yield await this.recv();
+      } catch (error) {
+        if (error instanceof EOFError) return;
+        throw error;
+      }
+    }
+  }
+
   /** Closes this end, for `await using`. */
   [Symbol.asyncDispose](): Promise<void> {
     this.close();

@@ -49,6 +49,7 @@ import {
   checkCwd,
   checkEnv,
   checkName,
+  checkSignal,
   setUp,
 } from "./_runtime/options.ts";
 import { startMethodToPass, takeWarm, warmChildFits } from "./_runtime/warm.ts";
@@ -62,7 +63,6 @@ import {
   resolveClass,
   resolveFunction,
 } from "./_runtime/target.ts";
-import { describe } from "./_util/repr.ts";
 import { TargetNotFoundError } from "./errors.ts";
 import { CHILD_URL, entryUrl, spawnChild } from "./_runtime/spawn.ts";
 import type { StreamLink } from "./_ipc/link.ts";
@@ -71,6 +71,7 @@ import { installExitHooks } from "./_runtime/exit_rules.ts";
 
 export { TargetNotFoundError } from "./errors.ts";
 export {
+  getAllStartMethods,
   getStartMethod,
   setStartMethod,
   type StartMethodOptions,
@@ -279,14 +280,7 @@ export class Process<A extends unknown[] = unknown[]> implements Runnable {
     this.#permissions = checkPermissions(options.permissions ?? "inherit");
     this.#env = checkEnv(options.env);
     this.#cwd = checkCwd(options.cwd);
-    this.#signal = options.signal;
-    if (this.#signal !== undefined && !(this.#signal instanceof AbortSignal)) {
-      throw new TypeError(
-        `Cannot create process: expected signal to be an AbortSignal, received ${
-          describe(this.#signal)
-        }`,
-      );
-    }
+    this.#signal = checkSignal(options.signal, "process");
     const state = runtime();
     const parentIdentity = state.header?.identity ?? [];
     this.#identity = this.#running

@@ -315,6 +315,27 @@ export class Queue<T = unknown> {
     this.#closed = true;
   }
 
+  /**
+   * Takes the items as they come, for `for await (const item of queue)`:
+   * a queue has no end, so the loop runs until it breaks, or until
+   * `close()` is called here.
+   *
+   * @returns The items, in the order they are taken.
+   */
+  async *[Symbol.asyncIterator](): AsyncGenerator<T, void, undefined> {
+    while (!this.#closed) yield await this.get();
+  }
+
+  /**
+   * Closes the queue in this process, for `await using`.
+   *
+   * @returns A promise that resolves at once.
+   */
+  [Symbol.asyncDispose](): Promise<void> {
+    this.close();
+    return Promise.resolve();
+  }
+
   /** The queue's form in transit to another process. */
   [toRemoteForm](): { kind: string; id: string; meta: unknown } {
     const kind = (this.constructor as { kind?: string }).kind ?? "Queue";
@@ -429,6 +450,24 @@ export class SimpleQueue<T = unknown> {
   /** Says this process will use the queue no more. */
   close(): void {
     this.#queue.close();
+  }
+
+  /**
+   * Takes the items as they come, as {@linkcode Queue} does.
+   *
+   * @returns The items, in the order they are taken.
+   */
+  [Symbol.asyncIterator](): AsyncGenerator<T, void, undefined> {
+    return this.#queue[Symbol.asyncIterator]();
+  }
+
+  /**
+   * Closes the queue in this process, for `await using`.
+   *
+   * @returns A promise that resolves at once.
+   */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.#queue[Symbol.asyncDispose]();
   }
 
   /** The queue's form in transit to another process. */

@@ -24,7 +24,12 @@
 
 import type { MessagePort, Worker } from "node:worker_threads";
 import { holdHandle, keepAliveWhile } from "./_runtime/handles.ts";
-import { checkBoolean, checkName, setUp } from "./_runtime/options.ts";
+import {
+  checkBoolean,
+  checkName,
+  checkSignal,
+  setUp,
+} from "./_runtime/options.ts";
 import {
   startMethodToPass,
   takeWarmWorker,
@@ -114,6 +119,12 @@ export interface ThreadOptions<A extends unknown[] = unknown[]> {
    * @default {"inherit"}
    */
   permissions?: "inherit";
+  /**
+   * Aborting this signal terminates the thread, as `Process`'s does.
+   *
+   * @default {undefined}
+   */
+  signal?: AbortSignal;
 }
 
 /** The names of {@linkcode ThreadOptions}. */
@@ -124,6 +135,7 @@ const OPTIONS = [
   "daemon",
   "module",
   "permissions",
+  "signal",
 ] as const;
 
 /** What {@linkcode Thread.excepthook} receives, as Python's. */
@@ -161,6 +173,9 @@ const RUNNING: Record<"self" | "main", Running> = {
 
 /** Set just around the internal construction of a running one. */
 let nextRunning: Running | null = null;
+
+/** A thread's target and args, for Timer's `function` and `args`. */
+let callOf: (thread: Thread) => { fn: unknown; args: unknown[] };
 
 /** Messages a thread's worker posts to its parent. */
 /**
@@ -239,6 +254,7 @@ export class Thread<A extends unknown[] = unknown[]> implements Runnable {
   #args: unknown[];
   #name: string;
   #daemon: boolean;
+  #signal: AbortSignal | undefined;
   #modules: string[];
   #ident: number | null = null;
   #worker: Worker | null = null;
@@ -277,6 +293,7 @@ export class Thread<A extends unknown[] = unknown[]> implements Runnable {
       ? currentThread().daemon
       : setup.daemon;
     this.#modules = setup.modules;
+    this.#signal = checkSignal(options.signal, "thread");
     // As Python's `name or default`: an empty name gives the default.
     if (options.name !== undefined && options.name !== "") {
       this.#name = checkName(options.name);
@@ -329,6 +346,12 @@ export class Thread<A extends unknown[] = unknown[]> implements Runnable {
     if (inMainThread()) Thread.#holdAtExit();
     threadState().started.add(this);
     this.#watchWorker(worker, link);
+    const signal = this.#signal;
+    if (signal) {
+      const onAbort = () => void this.terminate();
+      signal.addEventListener("abort", onAbort, { once: true });
+      this.#exited!.then(() => signal.removeEventListener("abort", onAbort));
+    }
   }
 
   /** Refuses a start that cannot be: twice, or in a loading runtime. */
@@ -348,6 +371,7 @@ export class Thread<A extends unknown[] = unknown[]> implements Runnable {
           "so that it does not run again there (Python's `if __name__ == '__main__'`)",
       );
     }
+    this.#signal?.throwIfAborted();
   }
 
   /**
@@ -454,6 +478,10 @@ export class Thread<A extends unknown[] = unknown[]> implements Runnable {
   }
 
   static #exitRule = false;
+
+  static {
+    callOf = (thread) => ({ fn: thread.#target, args: thread.#args });
+  }
 
   /**
    * Python's exit rule for threads, on Deno's event loop, as for child
@@ -813,6 +841,16 @@ export class Timer<A extends unknown[] = unknown[]> extends Thread<A> {
     }
     this.interval = interval;
     this.finished = new Event();
+  }
+
+  /** The function the timer calls, as Python's `Timer.function`. */
+  get function(): (...args: A) => unknown {
+    return callOf(this).fn as (...args: A) => unknown;
+  }
+
+  /** The arguments it calls it with, as Python's `Timer.args`. */
+  get args(): A {
+    return callOf(this).args as A;
   }
 
   /** Stops the timer if it has not fired yet. */

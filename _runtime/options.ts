@@ -14,6 +14,19 @@ export function checkName(value: unknown): string {
   return value;
 }
 
+/** Checks the `signal` option of a process or thread. */
+export function checkSignal(
+  value: unknown,
+  what: "process" | "thread",
+): AbortSignal | undefined {
+  if (value === undefined || value instanceof AbortSignal) return value;
+  throw new TypeError(
+    `Cannot create ${what}: expected signal to be an AbortSignal, received ${
+      describe(value)
+    }`,
+  );
+}
+
 export function checkBoolean(option: string, value: unknown): boolean {
   if (typeof value !== "boolean") {
     throw new TypeError(

@@ -316,6 +316,23 @@ export function getStartMethod(): "spawn" | "warm" {
 }
 
 /**
+ * The start methods this platform offers, as Python's
+ * `get_all_start_methods()`: the default first.
+ *
+ * @returns `["spawn", "warm"]`.
+ *
+ * @example Usage
+ * ```ts
+ * import { getAllStartMethods } from "@parallel/multiprocessing";
+ *
+ * console.log(getAllStartMethods()); // ["spawn", "warm"]
+ * ```
+ */
+export function getAllStartMethods(): ("spawn" | "warm")[] {
+  return ["spawn", "warm"];
+}
+
+/**
  * Whether a warm child can stand for a process: one with the flags of any
  * warm child (inherited permissions, this environment and directory), and
  * modules it may import at run time (local files it can read).

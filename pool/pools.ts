@@ -28,12 +28,17 @@ export class Pool extends BasePool {
   /**
    * Creates the pool and starts its workers.
    *
-   * @param options The pool's size, initializer, recycling and permissions.
+   * @param options The pool's size, initializer, recycling and permissions;
+   * or, as Python's `Pool(4)`, the number of processes.
    * @throws {TypeError} If an option has the wrong type.
    * @throws {RangeError} If a count is below 1.
    */
-  constructor(options: PoolOptions = {}) {
-    super("process", options, new Error().stack ?? "");
+  constructor(options: PoolOptions | number = {}) {
+    super(
+      "process",
+      typeof options === "number" ? { processes: options } : options,
+      new Error().stack ?? "",
+    );
   }
 }
 
@@ -59,11 +64,16 @@ export class ThreadPool extends BasePool {
   /**
    * Creates the pool and starts its threads.
    *
-   * @param options The pool's size, initializer and recycling.
+   * @param options The pool's size, initializer and recycling; or, as
+   * Python's `ThreadPool(4)`, the number of threads.
    * @throws {TypeError} If an option has the wrong type.
    * @throws {RangeError} If a count is below 1.
    */
-  constructor(options: ThreadPoolOptions = {}) {
-    super("thread", options, new Error().stack ?? "");
+  constructor(options: ThreadPoolOptions | number = {}) {
+    super(
+      "thread",
+      typeof options === "number" ? { threads: options } : options,
+      new Error().stack ?? "",
+    );
   }
 }

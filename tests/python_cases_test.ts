@@ -16,22 +16,29 @@ import {
   Condition,
   Event,
   type ExceptHookArgs,
+  getAllStartMethods,
   JoinableQueue,
   Lock,
   Pipe,
+  Pool,
   Process,
   Queue,
   RLock,
   Semaphore,
   SharedArray,
   Thread,
+  Timer,
   Value,
 } from "../mod.ts";
 import {
   CASE_TARGETS,
   doubleEach,
   notifyCondition,
+  poolsOfTwo,
   putOne,
+  sendThree,
+  sleepLong,
+  square,
   waitOnCondition,
   watchBarrier,
 } from "./fixtures/case_targets.ts";
@@ -368,3 +375,75 @@ async function notifyLater(cond: Condition): Promise<void> {
   using _held = await cond.hold();
   cond.notify();
 }
+
+Deno.test({
+  name:
+    "getAllStartMethods(), Timer.function and args, Pool(2) and ThreadPool(2) as Python spells them",
+  permissions: { read: true, run: true },
+  async fn() {
+    assertEquals(getAllStartMethods(), ["spawn", "warm"]);
+    const timer = new Timer(10, square, [3]);
+    assertEquals([timer.function, timer.args], [square, [3]]);
+    for (const pool of poolsOfTwo()) {
+      await using _pool = pool;
+      assertEquals(pool.size, 2);
+      assertEquals(await pool.map(square, [1, 2]), [1, 4]);
+    }
+    assertThrows(() => new Pool(0), RangeError, ">= 1");
+  },
+});
+
+Deno.test({
+  name:
+    "for await reads a Queue until closed here and a Connection until its peer closes; await using closes a Queue",
+  permissions: { read: true, run: true },
+  async fn() {
+    const [reader, writer] = Pipe<number>(false);
+    const child = new Process({
+      target: sendThree,
+      args: [writer],
+      module: CASE_TARGETS,
+    });
+    child.start();
+    writer.close();
+    const received: number[] = [];
+    for await (const n of reader) received.push(n);
+    assertEquals(received, [1, 2, 3]);
+    await child.join();
+    const taken: number[] = [];
+    {
+      await using queue = new Queue<number>();
+      for (const n of [1, 2, 3]) await queue.put(n);
+      for await (const n of queue) {
+        taken.push(n);
+        if (taken.length === 2) queue.close();
+      }
+      assertEquals(await queue.qsize(), 1);
+    }
+    assertEquals(taken, [1, 2]);
+  },
+});
+
+Deno.test({
+  name: "A Thread's signal terminates it, as a Process's does",
+  permissions: { read: true },
+  async fn() {
+    const controller = new AbortController();
+    const thread = new Thread({
+      target: sleepLong,
+      module: CASE_TARGETS,
+      signal: controller.signal,
+    });
+    thread.start();
+    controller.abort();
+    await thread.join();
+    assertEquals(thread.exitCode, -15);
+    const late = new Thread({ target: sleepLong, signal: controller.signal });
+    assertThrows(() => late.start(), DOMException);
+    assertThrows(
+      () => new Thread({ signal: {} as AbortSignal }),
+      TypeError,
+      "expected signal to be an AbortSignal",
+    );
+  },
+});
