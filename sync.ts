@@ -3,8 +3,8 @@
  * Python's synchronization primitives and shared values, on shared memory:
  * {@linkcode Lock}, {@linkcode RLock}, {@linkcode Condition},
  * {@linkcode Semaphore}, {@linkcode BoundedSemaphore}, {@linkcode Event},
- * {@linkcode Barrier}, {@linkcode Value}, {@linkcode RawArray} and
- * {@linkcode SharedArray}.
+ * {@linkcode Barrier}, {@linkcode Value}, {@linkcode RawValue},
+ * {@linkcode RawArray} and {@linkcode SharedArray}.
  *
  * Each object lives in a `SharedArrayBuffer`, so passing it to a `Thread`
  * shares it rather than copying it: both threads operate on the same memory.
@@ -15,12 +15,12 @@
  * rather than an error, except for {@linkcode Barrier.wait} and the `hold()`
  * methods.
  *
- * Passed to a `Process`, every object but a `Condition` is served by the
- * process that created it: the child gets an object of the same class that
- * asks the owner (see ARCHITECTURE.md). There, `tryAcquire()`, `getValue()`,
- * `Barrier.nWaiting` and `Barrier.broken` are not available, and a `Value`
- * or `SharedArray` is a copy brought up to date each time the child acquires
- * a lock or semaphore.
+ * Passed to a `Process`, every object is served by the process that
+ * created it: the child gets an object of the same class that asks the
+ * owner (see ARCHITECTURE.md). There, `tryAcquire()` and `getValue()` are
+ * not available, `locked()`, `Barrier.nWaiting` and `Barrier.broken` read
+ * a mirror that follows the owner, and a `Value` or `SharedArray` is a copy
+ * brought up to date each time the child acquires a lock or semaphore.
  *
  * @example Guard a shared counter with a lock
  * ```ts
@@ -61,5 +61,5 @@ export type {
   TypedArrays,
   ValueOptions,
 } from "./sync/_typecodes.ts";
-export { Value } from "./sync/value.ts";
+export { RawValue, Value } from "./sync/value.ts";
 export { RawArray, SharedArray } from "./sync/shared_array.ts";

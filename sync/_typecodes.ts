@@ -8,8 +8,11 @@ import { RLock } from "./rlock.ts";
 
 /**
  * Python's `array` typecodes: `b` `B` `h` `H` `i` `I` (8, 16 and 32-bit
- * integers, signed and unsigned; numbers), `q` `Q` (64-bit integers;
- * bigints), `f` `d` (32 and 64-bit floats; numbers).
+ * integers, signed and unsigned; numbers), `l` `L` `q` `Q` (64-bit
+ * integers, as `long` is on 64-bit Linux and macOS; bigints), `f` `d` (32
+ * and 64-bit floats; numbers), `c` (a byte, Python's `c_char`; a
+ * one-character string from `"\0"` to `"\xff"`) and `u` (a character,
+ * Python's `c_wchar`; a one-code-point string).
  */
 export type Typecode =
   | "b"
@@ -18,13 +21,22 @@ export type Typecode =
   | "H"
   | "i"
   | "I"
+  | "l"
+  | "L"
   | "q"
   | "Q"
   | "f"
-  | "d";
+  | "d"
+  | "c"
+  | "u";
 
-/** The JavaScript type of an item of a typecode: bigint for `q` and `Q`. */
-export type TypecodeValue<C extends Typecode> = C extends "q" | "Q" ? bigint
+/**
+ * The JavaScript type of an item of a typecode: bigint for the 64-bit
+ * integers, string for `c` and `u`, number for the others.
+ */
+export type TypecodeValue<C extends Typecode> = C extends "l" | "L" | "q" | "Q"
+  ? bigint
+  : C extends "c" | "u" ? string
   : number;
 
 /** The typed array that holds items of each typecode. */
@@ -41,6 +53,10 @@ export interface TypedArrays {
   i: Int32Array<SharedArrayBuffer>;
   /** Unsigned 32-bit integers. */
   I: Uint32Array<SharedArrayBuffer>;
+  /** Signed 64-bit integers (a C `long` on 64-bit Linux and macOS). */
+  l: BigInt64Array<SharedArrayBuffer>;
+  /** Unsigned 64-bit integers (a C `unsigned long`). */
+  L: BigUint64Array<SharedArrayBuffer>;
   /** Signed 64-bit integers. */
   q: BigInt64Array<SharedArrayBuffer>;
   /** Unsigned 64-bit integers. */
@@ -49,6 +65,10 @@ export interface TypedArrays {
   f: Float32Array<SharedArrayBuffer>;
   /** 64-bit floats. */
   d: Float64Array<SharedArrayBuffer>;
+  /** Bytes, read and written as one-character strings. */
+  c: Uint8Array<SharedArrayBuffer>;
+  /** Code points, read and written as one-character strings. */
+  u: Uint32Array<SharedArrayBuffer>;
 }
 
 /** Options for {@linkcode Value} and {@linkcode SharedArray}. */
@@ -67,7 +87,7 @@ export type AnyTypedArray = TypedArrays[Typecode];
 export interface TypeInfo {
   make: new (buffer: SharedArrayBuffer) => AnyTypedArray;
   size: number;
-  kind: "integer" | "bigint" | "float";
+  kind: "integer" | "bigint" | "float" | "char";
   min: number | bigint;
   max: number | bigint;
 }
@@ -85,6 +105,20 @@ export const TYPES: Record<Typecode, TypeInfo> = {
     max: 2 ** 31 - 1,
   },
   I: { make: Uint32Array, size: 4, kind: "integer", min: 0, max: 2 ** 32 - 1 },
+  l: {
+    make: BigInt64Array,
+    size: 8,
+    kind: "bigint",
+    min: -(2n ** 63n),
+    max: 2n ** 63n - 1n,
+  },
+  L: {
+    make: BigUint64Array,
+    size: 8,
+    kind: "bigint",
+    min: 0n,
+    max: 2n ** 64n - 1n,
+  },
   q: {
     make: BigInt64Array,
     size: 8,
@@ -113,6 +147,8 @@ export const TYPES: Record<Typecode, TypeInfo> = {
     min: -Infinity,
     max: Infinity,
   },
+  c: { make: Uint8Array, size: 1, kind: "char", min: 0, max: 0xff },
+  u: { make: Uint32Array, size: 4, kind: "char", min: 0, max: 0x10ffff },
 };
 
 export const TYPECODES = Object.keys(TYPES).map((code) => `"${code}"`).join(
@@ -137,6 +173,7 @@ export function checkItem(
   value: unknown,
   action: string,
 ): number | bigint {
+  if (info.kind === "char") return checkChar(info, typecode, value, action);
   const bigint = info.kind === "bigint";
   const expected = bigint ? "a bigint" : "a number";
   if (bigint ? typeof value !== "bigint" : typeof value !== "number") {
@@ -162,14 +199,39 @@ export function checkItem(
   return value as number | bigint;
 }
 
+/** Checks a `c` or `u` item, a one-character string; returns its code. */
+function checkChar(
+  info: TypeInfo,
+  typecode: string,
+  value: unknown,
+  action: string,
+): number {
+  const code = typeof value === "string" ? value.codePointAt(0) : undefined;
+  if (code === undefined || String.fromCodePoint(code) !== value) {
+    throw new TypeError(
+      `Cannot ${action}: expected a one-character string for typecode "${typecode}", received ${
+        describe(value)
+      }`,
+    );
+  }
+  if (code > (info.max as number)) {
+    throw new RangeError(
+      `Cannot ${action}: expected a character from "\\0" to "\\x${
+        info.max.toString(16)
+      }" for typecode "${typecode}", received code ${code}`,
+    );
+  }
+  return code;
+}
+
 export function readItem(
   info: TypeInfo,
   array: AnyTypedArray,
   index: number,
-): number | bigint {
-  return info.kind === "float"
-    ? array[index]
-    : Atomics.load(array as Int32Array, index);
+): number | bigint | string {
+  if (info.kind === "float") return array[index];
+  const raw = Atomics.load(array as Int32Array, index);
+  return info.kind === "char" ? String.fromCodePoint(raw) : raw;
 }
 
 export function writeItem(

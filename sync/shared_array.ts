@@ -384,7 +384,9 @@ interface ArrayMeta {
 
 registerRemoteKind("SharedArray", (id, meta) => {
   const { typecode, array, lock: remoteLock } = meta as ArrayMeta;
-  const copy = new SharedArray(typecode, [...array], { lock: false });
+  // The owner's raw items (character codes, for `c` and `u`).
+  const copy = new SharedArray(typecode, array.length, { lock: false });
+  copy.array.set(array as never);
   // What the owner had at the last refresh or write: a change to `array`
   // since then is written back at the next release.
   let seen = copy.array.slice();

@@ -176,6 +176,35 @@ export class Value<C extends Typecode = Typecode> {
   }
 }
 
+/**
+ * A value in shared memory without a lock, as Python's `RawValue`: a
+ * {@linkcode Value} whose `getLock()` throws.
+ *
+ * @typeParam C The typecode.
+ * @param typecode The item type, as Python's `array` typecodes.
+ * @param initial The first value; 0 (`0n`, `"\0"`) by default.
+ * @returns The value.
+ * @throws {TypeError} If the typecode is unknown, or `initial` has the
+ * wrong type for it.
+ * @throws {RangeError} If `initial` is out of the typecode's range.
+ *
+ * @example A raw character
+ * ```ts
+ * import { RawValue } from "@parallel/multiprocessing/sync";
+ * import { assertEquals } from "@std/assert";
+ *
+ * const letter = RawValue("c", "a");
+ * letter.value = "b";
+ * assertEquals(letter.value, "b");
+ * ```
+ */
+export function RawValue<C extends Typecode>(
+  typecode: C,
+  initial?: TypecodeValue<C>,
+): Value<C> {
+  return new Value(typecode, initial, { lock: false });
+}
+
 registerMemoryKind<ValueState>(
   "Value",
   (state) => revive(state, () => new Value(state.typecode)),

@@ -23,6 +23,7 @@ import {
   Pool,
   Process,
   Queue,
+  RawValue,
   RLock,
   Semaphore,
   SharedArray,
@@ -31,6 +32,7 @@ import {
   Value,
 } from "../mod.ts";
 import {
+  bumpTypecodes,
   CASE_TARGETS,
   doubleEach,
   notifyCondition,
@@ -444,6 +446,31 @@ Deno.test({
       () => new Thread({ signal: {} as AbortSignal }),
       TypeError,
       "expected signal to be an AbortSignal",
+    );
+  },
+});
+
+Deno.test({
+  name:
+    "Typecodes c, u, l and L and RawValue, here, in a thread and in a process (_test_multiprocessing _TestValue.test_value)",
+  permissions: { read: true, run: true },
+  async fn() {
+    const letter = RawValue("c", "a");
+    const wide = new SharedArray("u", ["é", "ω"]);
+    const long = new Value("l", -(2n ** 62n));
+    const unsigned = RawValue("L", 2n ** 63n);
+    assertEquals(wide.array.BYTES_PER_ELEMENT, 4);
+    assertThrows(() => letter.getLock(), Error, "lock false");
+    assertThrows(() => letter.value = "ab", TypeError, "one-character");
+    assertThrows(() => letter.value = "\u0100", RangeError, "typecode");
+    assertThrows(() => new Value("l", 1 as never), TypeError, "a bigint");
+    assertEquals(new Value("c").value, "\0");
+    const args = [letter, wide, long, unsigned] as const;
+    assertEquals(await runToEnd(Thread, bumpTypecodes, [...args]), 0);
+    assertEquals(await runToEnd(Process, bumpTypecodes, [...args]), 0);
+    assertEquals(
+      [letter.value, wide[0], wide[1], long.value, unsigned.value],
+      ["c", "ë", "ω", -(2n ** 62n) + 2n, 2n ** 63n + 2n],
     );
   },
 });

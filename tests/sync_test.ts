@@ -717,7 +717,7 @@ Deno.test({
     assertThrows(
       () => new Value("x" as never),
       TypeError,
-      'Cannot create a Value: expected a typecode, one of "b", "B", "h", "H", "i", "I", "q", "Q", "f", "d", received the string "x"',
+      'Cannot create a Value: expected a typecode, one of "b", "B", "h", "H", "i", "I", "l", "L", "q", "Q", "f", "d", "c", "u", received the string "x"',
     );
     assertThrows(() => new Value(3 as never), TypeError, "received number 3");
     assertThrows(() => new Value("hasOwnProperty" as never), TypeError);
