@@ -92,6 +92,21 @@ export interface TypeInfo {
   max: number | bigint;
 }
 
+const INT64: TypeInfo = {
+  make: BigInt64Array,
+  size: 8,
+  kind: "bigint",
+  min: -(2n ** 63n),
+  max: 2n ** 63n - 1n,
+};
+const UINT64: TypeInfo = {
+  make: BigUint64Array,
+  size: 8,
+  kind: "bigint",
+  min: 0n,
+  max: 2n ** 64n - 1n,
+};
+
 export const TYPES: Record<Typecode, TypeInfo> = {
   b: { make: Int8Array, size: 1, kind: "integer", min: -128, max: 127 },
   B: { make: Uint8Array, size: 1, kind: "integer", min: 0, max: 255 },
@@ -105,34 +120,10 @@ export const TYPES: Record<Typecode, TypeInfo> = {
     max: 2 ** 31 - 1,
   },
   I: { make: Uint32Array, size: 4, kind: "integer", min: 0, max: 2 ** 32 - 1 },
-  l: {
-    make: BigInt64Array,
-    size: 8,
-    kind: "bigint",
-    min: -(2n ** 63n),
-    max: 2n ** 63n - 1n,
-  },
-  L: {
-    make: BigUint64Array,
-    size: 8,
-    kind: "bigint",
-    min: 0n,
-    max: 2n ** 64n - 1n,
-  },
-  q: {
-    make: BigInt64Array,
-    size: 8,
-    kind: "bigint",
-    min: -(2n ** 63n),
-    max: 2n ** 63n - 1n,
-  },
-  Q: {
-    make: BigUint64Array,
-    size: 8,
-    kind: "bigint",
-    min: 0n,
-    max: 2n ** 64n - 1n,
-  },
+  l: INT64,
+  L: UINT64,
+  q: INT64,
+  Q: UINT64,
   f: {
     make: Float32Array,
     size: 4,
