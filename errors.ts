@@ -246,3 +246,37 @@ export class BrokenWorkerError extends Error {
 }
 
 registerError(BrokenWorkerError);
+
+/**
+ * Thrown for a pool task whose result (or error) cannot travel back from
+ * its worker, as Python's `multiprocessing.pool.MaybeEncodingError`: the
+ * task fails with it, and the worker and the pool go on. `cause` is the
+ * clone error.
+ *
+ * @example Usage
+ * ```ts
+ * import { MaybeEncodingError } from "@parallel/multiprocessing";
+ *
+ * const error = new MaybeEncodingError("a function", "could not be cloned");
+ * console.log(error.message);
+ * ```
+ */
+export class MaybeEncodingError extends Error {
+  /** What could not be sent, as its description. */
+  readonly value: string;
+
+  /**
+   * Creates the error.
+   *
+   * @param value What could not be sent, described.
+   * @param reason Why, as the clone error says it.
+   * @param options The clone error, as `cause`.
+   */
+  constructor(value: string, reason: string, options?: ErrorOptions) {
+    super(`Error sending result: ${value}. Reason: ${reason}`, options);
+    this.name = "MaybeEncodingError";
+    this.value = value;
+  }
+}
+
+registerError(MaybeEncodingError);

@@ -29,7 +29,7 @@
 
 export { AsyncResult } from "./pool/async_result.ts";
 export { BasePool } from "./pool/base_pool.ts";
-export { BrokenWorkerError } from "./errors.ts";
+export { BrokenWorkerError, MaybeEncodingError } from "./errors.ts";
 export type {
   AsyncOptions,
   BasePoolOptions,

@@ -10,6 +10,8 @@ import { isPrimitive } from "../_ipc/link.ts";
 import type { TargetRef } from "../_runtime/state.ts";
 import { runtime } from "../_runtime/state.ts";
 import { explainScope, resolveFunction } from "../_runtime/target.ts";
+import { describe } from "../_util/repr.ts";
+import { MaybeEncodingError } from "../errors.ts";
 
 /** What a worker is told when it starts. */
 export interface WorkerSetup {
@@ -305,11 +307,12 @@ function post(feed: FeedProxy, result: unknown[]): void {
     feed.post("result", result);
   } catch (error) {
     const ok = result[3];
+    const what = ok ? "the result" : "the error";
     result[3] = false;
-    result[4] = new TypeError(
-      `Cannot send the ${ok ? "result" : "error"} of the task back: ${
-        (error as Error).message
-      }`,
+    result[4] = new MaybeEncodingError(
+      `${what} of the task, ${describe(result[4])}`,
+      (error as Error).message,
+      { cause: error },
     );
     feed.post("result", result);
   }
