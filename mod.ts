@@ -33,4 +33,5 @@ export * from "./sync.ts";
 export * from "./queue.ts";
 export * from "./pipe.ts";
 export * from "./pool.ts";
+export * from "./manager.ts";
 export * from "./redis_process.ts";

@@ -1,7 +1,8 @@
 // Copyright 2026 the @parallel/multiprocessing authors. MIT license.
 // The modules whose classes register the kinds of objects that cross, loaded
 // when the first object of a kind this runtime does not know arrives: a
-// child that is handed no lock, queue or pipe never loads them. See
+// child that is handed no lock, queue, pipe or manager's object never loads
+// them. See
 // ARCHITECTURE.md, "How kinds are found".
 
 import { knowsKind } from "./crossing.ts";
@@ -24,6 +25,9 @@ export const KINDS: readonly string[] = [
   "JoinableQueue",
   "SimpleQueue",
   "Connection",
+  "DictProxy",
+  "ListProxy",
+  "NamespaceProxy",
 ];
 
 /**
@@ -44,6 +48,7 @@ export function loadKinds(): Promise<void> {
     import("../sync.ts"),
     import("../queue.ts"),
     import("../pipe.ts"),
+    import("../manager/proxies.ts"),
   ]).then(
     () => {
       loaded = true;

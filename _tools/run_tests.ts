@@ -16,6 +16,7 @@ const PUBLIC = [
   "queue.ts",
   "pipe.ts",
   "pool.ts",
+  "manager.ts",
   "redis_process.ts",
 ];
 /** The registry Deno resolves `jsr:` from: JSR_URL when set, as in Deno. */

@@ -56,3 +56,29 @@ export function checkCount(
   }
   return value;
 }
+
+/**
+ * Checks an index of a sequence of `length` items, as Python indexes: a
+ * negative one counts from the end. Returns the index from the start.
+ */
+export function pythonIndex(
+  index: unknown,
+  length: number,
+  action: string,
+): number {
+  if (typeof index !== "number" || !Number.isInteger(index)) {
+    throw new TypeError(
+      `Cannot ${action}: expected an integer index, received ${
+        describe(index)
+      }`,
+    );
+  }
+  if (index < -length || index >= length) {
+    throw new RangeError(
+      `Cannot ${action}: expected an index from ${-length} to ${
+        length - 1
+      }, received ${index}`,
+    );
+  }
+  return index < 0 ? index + length : index;
+}

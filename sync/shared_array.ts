@@ -8,8 +8,7 @@ import {
   toMemoryForm,
   toRemoteForm,
 } from "../_ipc/crossing.ts";
-import { describe } from "../_util/repr.ts";
-import { adopt, type Form, revive } from "./_cells.ts";
+import { adopt, type Form, pythonIndex, revive } from "./_cells.ts";
 import {
   copies,
   COPY,
@@ -178,25 +177,6 @@ export class SharedArray<C extends Typecode = Typecode> {
     return this.#array.length;
   }
 
-  #index(index: unknown, action: string): number {
-    if (typeof index !== "number" || !Number.isInteger(index)) {
-      throw new TypeError(
-        `Cannot ${action}: expected an integer index, received ${
-          describe(index)
-        }`,
-      );
-    }
-    const length = this.#array.length;
-    if (index < -length || index >= length) {
-      throw new RangeError(
-        `Cannot ${action}: expected an index from ${-length} to ${
-          length - 1
-        }, received ${index}`,
-      );
-    }
-    return index < 0 ? index + length : index;
-  }
-
   /**
    * Reads an item; a negative index counts from the end, as in Python.
    *
@@ -217,7 +197,7 @@ export class SharedArray<C extends Typecode = Typecode> {
     return readItem(
       this.#info,
       this.#array,
-      this.#index(index, "get an item"),
+      pythonIndex(index, this.#array.length, "get an item"),
     ) as TypecodeValue<C>;
   }
 
@@ -241,7 +221,7 @@ export class SharedArray<C extends Typecode = Typecode> {
    * ```
    */
   set(index: number, value: TypecodeValue<C>): void {
-    const i = this.#index(index, "set an item");
+    const i = pythonIndex(index, this.#array.length, "set an item");
     writeItem(
       this.#info,
       this.#array,

@@ -120,6 +120,10 @@ const EXPECTED: Record<string, string[] | ((lines: string[]) => void)> = {
     );
   },
   process_lock: ["counter: 4000 (expected 4000)"],
+  manager_dict: [
+    "a=4 b=1 c=1 d=2 e=2 g=1 h=1 i=1 l=1 m=1 n=1 o=2 p=1 r=2 s=1 t=1 y=1",
+    "letters: 24 (expected 24)",
+  ],
   // Only the shape: times depend on the machine. Under `-P` the parent may
   // read only its directory, which its idle child must be given to import
   // the target (the example throws if a child fails).
