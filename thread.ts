@@ -72,6 +72,7 @@ import { describe } from "./_util/repr.ts";
 import { workerEntryUrl, workerThreads } from "./_runtime/workers.ts";
 
 export { getIdent } from "./_runtime/ident.ts";
+export { local } from "./sync/local.ts";
 
 /** Options for {@linkcode Thread}. */
 export interface ThreadOptions<A extends unknown[] = unknown[]> {

@@ -28,6 +28,7 @@ export const KINDS: readonly string[] = [
   "DictProxy",
   "ListProxy",
   "NamespaceProxy",
+  "local",
 ];
 
 /**
@@ -49,6 +50,7 @@ export function loadKinds(): Promise<void> {
     import("../queue.ts"),
     import("../pipe.ts"),
     import("../manager/proxies.ts"),
+    import("../sync/local.ts"),
   ]).then(
     () => {
       loaded = true;

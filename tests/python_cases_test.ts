@@ -18,6 +18,7 @@ import {
   type ExceptHookArgs,
   getAllStartMethods,
   JoinableQueue,
+  local,
   Lock,
   Pipe,
   Pool,
@@ -41,6 +42,7 @@ import {
   sendThree,
   sleepLong,
   square,
+  useLocal,
   waitOnCondition,
   watchBarrier,
 } from "./fixtures/case_targets.ts";
@@ -472,5 +474,24 @@ Deno.test({
       [letter.value, wide[0], wide[1], long.value, unsigned.value],
       ["c", "ë", "ω", -(2n ** 62n) + 2n, 2n ** 63n + 2n],
     );
+  },
+});
+
+Deno.test({
+  name:
+    "threading.local: a thread gets its own, empty; a process cannot have one (test_threading_local)",
+  permissions: { read: true, run: true },
+  async fn() {
+    const data = new local({ user: "main" });
+    const out = new Queue<unknown>();
+    assertEquals(await runToEnd(Thread, useLocal, [data, out]), 0);
+    assertEquals([await out.get(), await out.get()], [[], "thread"]);
+    assertEquals(data.user, "main");
+    const child = new Process({
+      target: useLocal,
+      args: [data, out],
+      module: CASE_TARGETS,
+    });
+    assertThrows(() => child.start(), TypeError, "only between threads");
   },
 });
