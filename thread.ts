@@ -45,6 +45,7 @@ import {
   identCounter,
   mainEndCell,
   markMainEnded,
+  nativeId,
   nextThreadNumber,
 } from "./_runtime/ident.ts";
 import { waitOn } from "./sync/_wait.ts";
@@ -72,6 +73,26 @@ import { describe } from "./_util/repr.ts";
 import { workerEntryUrl, workerThreads } from "./_runtime/workers.ts";
 
 export { getIdent } from "./_runtime/ident.ts";
+
+/**
+ * The OS thread id of the calling thread, as Python's
+ * `threading.get_native_id()`, where Deno lets it be read: on Linux, the
+ * main thread's is the pid; a worker's needs a process with every
+ * permission (`-A`), as Deno opens `/proc/thread-self` to no other.
+ * Otherwise `null`.
+ *
+ * @example
+ * ```ts
+ * import { getNativeId } from "@parallel/multiprocessing";
+ *
+ * console.log(getNativeId()); // the pid, in the main thread on Linux
+ * ```
+ *
+ * @returns The id, or `null`.
+ */
+export function getNativeId(): number | null {
+  return nativeId();
+}
 export { local } from "./sync/local.ts";
 
 /** Options for {@linkcode Thread}. */
@@ -256,6 +277,8 @@ export class Thread<A extends unknown[] = unknown[]> implements Runnable {
   #name: string;
   #daemon: boolean;
   #signal: AbortSignal | undefined;
+  /** Where the worker writes its OS thread id, once it runs. */
+  #nativeCell: Int32Array | null = null;
   #modules: string[];
   #ident: number | null = null;
   #worker: Worker | null = null;
@@ -407,6 +430,8 @@ export class Thread<A extends unknown[] = unknown[]> implements Runnable {
       counter: identCounter(),
       process: state.header,
       startMethod: startMethodToPass(),
+      nativeId: (this.#nativeCell = new Int32Array(new SharedArrayBuffer(4)))
+        .buffer as SharedArrayBuffer,
       modules: this.#modules,
       className,
       target: this.#targetRef,
@@ -685,10 +710,18 @@ export class Thread<A extends unknown[] = unknown[]> implements Runnable {
   }
 
   /**
-   * The OS thread id: always `null`, as Deno does not expose it.
+   * The OS thread id, as Python's `native_id`, where Deno lets it be read
+   * (see {@linkcode getNativeId}): on Linux, the main thread's is the pid;
+   * a started thread's is known once its worker runs, in a process with
+   * every permission (`-A`). Otherwise `null`.
    */
   get nativeId(): number | null {
-    return null;
+    if (this.#running === RUNNING.main) {
+      return Deno.build.os === "linux" ? Deno.pid : null;
+    }
+    if (this.#running) return nativeId();
+    const id = this.#nativeCell ? Atomics.load(this.#nativeCell, 0) : 0;
+    return id === 0 ? null : id;
   }
 
   /**

@@ -61,6 +61,32 @@ export function markMainEnded(): void {
   if (Atomics.exchange(counter, 2, 1) === 0) Atomics.notify(counter, 2);
 }
 
+let native: number | null | undefined;
+
+/**
+ * The OS thread id of the calling thread, where Deno lets it be read: on
+ * Linux, the main thread's is the pid; a worker's is read from
+ * `/proc/thread-self`, which Deno opens only to a runtime with every
+ * permission (`-A`), so elsewhere it is `null`. Nothing is asked for: a
+ * missing permission is never prompted.
+ */
+export function nativeId(): number | null {
+  if (native !== undefined) return native;
+  if (Deno.build.os !== "linux") return native = null;
+  if (getIdent() === 1) return native = Deno.pid;
+  const names = ["read", "write", "net", "env", "run", "ffi", "sys"] as const;
+  const all = names.every((name) =>
+    Deno.permissions.querySync({ name }).state === "granted"
+  );
+  if (!all) return native = null;
+  try {
+    const tid = Number(Deno.readLinkSync("/proc/thread-self").split("/").pop());
+    return native = Number.isInteger(tid) && tid > 0 ? tid : null;
+  } catch {
+    return native = null;
+  }
+}
+
 /** The shared counter, to hand to a new thread. */
 export function identCounter(): SharedArrayBuffer {
   return identState().counter.buffer as SharedArrayBuffer;

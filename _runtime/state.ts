@@ -58,6 +58,8 @@ export interface ThreadHeader {
   values: unknown;
   /** The starting thread's start method: the process's, as in Python. */
   startMethod?: StartMethodState;
+  /** One Int32 cell: the worker writes its OS thread id there. */
+  nativeId: SharedArrayBuffer;
 }
 
 /** The start method as `setStartMethod()` set it, passed down. */

@@ -10,7 +10,7 @@ import { broker } from "../_ipc/broker.ts";
 import { encodeShared } from "../_ipc/crossing.ts";
 import { PortLink } from "../_ipc/link.ts";
 import { publishAll } from "../sync/_remote.ts";
-import { adoptIdent } from "./ident.ts";
+import { adoptIdent, nativeId } from "./ident.ts";
 import { inheritStartMethod } from "./warm.ts";
 import {
   importModules,
@@ -38,6 +38,7 @@ function begin(given: Header): void {
   inheritStartMethod(given.startMethod);
   state.loading = true;
   adoptIdent(given.ident, given.counter);
+  Atomics.store(new Int32Array(given.nativeId), 0, nativeId() ?? 0);
   // Deno.exit() in the thread ends the worker now.
   globalThis.addEventListener("unload", () => {
     sayEnd((Deno as { exitCode?: number }).exitCode ?? 0);

@@ -495,3 +495,32 @@ Deno.test({
     assertThrows(() => child.start(), TypeError, "only between threads");
   },
 });
+
+Deno.test({
+  name:
+    "getNativeId() and nativeId: the pid for the main thread, the worker's own id under -A, else null (test_threading ThreadTests.test_native_id)",
+  permissions: { read: true, run: true },
+  async fn() {
+    const run = async (flag: string) => {
+      const { code, stdout, stderr } = await deno([
+        "run",
+        flag,
+        "tests/fixtures/native_id_program.ts",
+      ]);
+      assertEquals(code, 0, stderr);
+      return JSON.parse(stdout) as {
+        pid: number;
+        main: number[];
+        thread: (number | null)[];
+      };
+    };
+    const all = await run("-A");
+    assertEquals(all.main, [all.pid, all.pid]);
+    const [inside, seen] = all.thread;
+    assertEquals(inside, seen);
+    assertEquals(typeof inside === "number" && inside !== all.pid, true);
+    const some = await run("--allow-read");
+    assertEquals(some.main, [some.pid, some.pid]);
+    assertEquals(some.thread, [null, null]);
+  },
+});
