@@ -34,4 +34,5 @@ export * from "./queue.ts";
 export * from "./pipe.ts";
 export * from "./pool.ts";
 export * from "./manager.ts";
+export * from "./context.ts";
 export * from "./redis_process.ts";

@@ -50,7 +50,9 @@ import {
   checkEnv,
   checkName,
   checkSignal,
+  CONTEXT,
   setUp,
+  START_METHOD,
 } from "./_runtime/options.ts";
 import { startMethodToPass, takeWarm, warmChildFits } from "./_runtime/warm.ts";
 import { pyRepr, signalName } from "./_util/repr.ts";
@@ -247,6 +249,8 @@ export class Process<A extends unknown[] = unknown[]> implements Runnable {
   #env: Record<string, string> | undefined;
   #cwd: string | URL | undefined;
   #signal: AbortSignal | undefined;
+  /** The start method of the context that made it; else the global one. */
+  #method: "spawn" | "warm" | undefined;
   #modules: string[];
   #identity: number[];
   #child: Deno.ChildProcess | null = null;
@@ -270,8 +274,14 @@ export class Process<A extends unknown[] = unknown[]> implements Runnable {
     this.#running = nextRunning;
     nextRunning = null;
     const stack = this.#running ? "" : new Error().stack ?? "";
-    const className = new.target === Process ? null : new.target.name;
+    // A context's Process stands for Process itself (see getContext()).
+    const className =
+      new.target === Process || Object.hasOwn(new.target, CONTEXT)
+        ? null
+        : new.target.name;
     const setup = setUp("process", options, className, stack, OPTIONS);
+    this.#method =
+      (options as Record<symbol, "spawn" | "warm" | undefined>)[START_METHOD];
     this.#target = setup.target;
     this.#targetRef = setup.targetRef;
     this.#args = setup.args;
@@ -386,7 +396,8 @@ export class Process<A extends unknown[] = unknown[]> implements Runnable {
     handed: [object, RemoteForm][];
     sent: object[];
   } {
-    const className = this.constructor === Process
+    const className = this.constructor === Process ||
+        Object.hasOwn(this.constructor, CONTEXT)
       ? null
       : this.constructor.name;
     if (className !== null && this.#modules.length === 0) {
@@ -437,7 +448,7 @@ export class Process<A extends unknown[] = unknown[]> implements Runnable {
       argCount: this.#args.length,
       fields: fields.map(([key]) => key),
       encoding: payload.encoding,
-      startMethod: startMethodToPass(),
+      startMethod: startMethodToPass(this.#method),
     };
     return { header, payload, handed, sent };
   }
@@ -452,7 +463,7 @@ export class Process<A extends unknown[] = unknown[]> implements Runnable {
       env: this.#env,
       cwd: this.#cwd,
       modules: this.#modules,
-    });
+    }, this.#method);
     return (fits ? takeWarm() : null) ??
       spawnChild(flags, entryUrl(modules), { env: this.#env, cwd: this.#cwd });
   }

@@ -44,6 +44,22 @@ export const EXTRA_MODULES: unique symbol = Symbol.for(
   "@parallel/multiprocessing/extraModules",
 ) as never;
 
+/**
+ * An option a context's classes give Process and Pool (see `getContext()`):
+ * the start method for this process or pool, whatever the global one is.
+ */
+export const START_METHOD: unique symbol = Symbol.for(
+  "@parallel/multiprocessing/startMethod",
+) as never;
+
+/**
+ * A static a context's own `Process` class carries: it stands for
+ * `Process` itself (a child rebuilds a plain one), not for a subclass.
+ */
+export const CONTEXT: unique symbol = Symbol.for(
+  "@parallel/multiprocessing/context",
+) as never;
+
 /** The options Process and Thread take alike, checked. */
 export interface RunnableSetup {
   target: ((...args: never[]) => unknown) | undefined;

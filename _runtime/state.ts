@@ -137,6 +137,8 @@ export interface RuntimeState {
   config?: string | null;
   /** How children start; see `setStartMethod()`. */
   startMethod?: "spawn" | "warm";
+  /** Set when a warm context's process starts: idle children are kept. */
+  warmByContext?: boolean;
   /** How many booted, idle children to keep for the warm start. */
   warmIdle?: number;
   /** The idle children, oldest first. */

@@ -119,7 +119,8 @@ function fillWarm(): void {
   const state = runtime();
   // Not while this child or worker imports its modules: an idle child that
   // preloads a module calling setStartMethod("warm") would boot another.
-  if (state.startMethod !== "warm" || state.unloading || state.loading) return;
+  const wanted = state.startMethod === "warm" || state.warmByContext;
+  if (!wanted || state.unloading || state.loading) return;
   state.warm ??= [];
   const { flags, context } = warmBoot();
   while (state.warm.length < (state.warmIdle ?? 1)) {
@@ -274,9 +275,11 @@ function checkPreload(preload: unknown): string[] {
  * The start method to pass to a child or thread: a child keeps its
  * parent's, as in Python. Undefined for `"spawn"`, the default.
  */
-export function startMethodToPass(): StartMethodState | undefined {
+export function startMethodToPass(
+  method?: "spawn" | "warm",
+): StartMethodState | undefined {
   const state = runtime();
-  if (state.startMethod !== "warm") return undefined;
+  if ((method ?? state.startMethod) !== "warm") return undefined;
   return {
     method: "warm",
     idle: state.warmIdle ?? 1,
@@ -344,9 +347,12 @@ export function warmChildFits(
     cwd: unknown;
     modules: readonly string[];
   },
+  method: "spawn" | "warm" = runtime().startMethod ?? "spawn",
 ): boolean {
   const state = runtime();
-  if (state.startMethod !== "warm") return false;
+  if (method !== "warm") return false;
+  // A warm context's process: idle children are kept from now on.
+  if (state.startMethod !== "warm") state.warmByContext = true;
   if (process.permissions !== "inherit" || process.env || process.cwd) {
     return false;
   }

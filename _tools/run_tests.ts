@@ -17,6 +17,7 @@ const PUBLIC = [
   "pipe.ts",
   "pool.ts",
   "manager.ts",
+  "context.ts",
   "redis_process.ts",
 ];
 /** The registry Deno resolves `jsr:` from: JSR_URL when set, as in Deno. */

@@ -107,11 +107,11 @@ export class Scheduler {
    * @param options The checked options of the pool.
    */
   constructor(options: SchedulerOptions) {
-    const { kind, module, permissions } = options;
+    const { kind, module, permissions, startMethod } = options;
     this.size = options.size;
     this.maxTasks = options.maxTasks;
     this.#setup = options.setup;
-    this.#units = { kind, module, permissions };
+    this.#units = { kind, module, permissions, startMethod };
     for (let i = 0; i < this.size; i++) this.#spawn();
   }
 

@@ -2,7 +2,7 @@
 // The workers of a pool: a Process or a Thread running the worker loop,
 // made and killed the same way whichever it is.
 
-import { EXTRA_MODULES } from "../_runtime/options.ts";
+import { EXTRA_MODULES, START_METHOD } from "../_runtime/options.ts";
 import type { EXITED } from "../_runtime/state.ts";
 import type { ChildPermissions } from "../_runtime/permissions.ts";
 import { Process } from "../process.ts";
@@ -30,6 +30,8 @@ export interface UnitOptions {
   /** The module that exports the tasks' functions, if known. */
   module: string | undefined;
   permissions: ChildPermissions | undefined;
+  /** A context's start method for the processes; else the global one. */
+  startMethod?: "spawn" | "warm";
 }
 
 /**
@@ -57,6 +59,7 @@ export function makeUnit(
       ...common,
       name: `PoolWorker-${number}`,
       permissions: options.permissions,
+      [START_METHOD]: options.startMethod,
     } as never)
     : new Thread({ ...common, name: `ThreadPoolWorker-${number}` } as never);
 }

@@ -3,6 +3,7 @@
 // the calls themselves, run on a Scheduler that keeps the workers.
 
 import { describeFunction, inferModules } from "../_runtime/target.ts";
+import { START_METHOD } from "../_runtime/options.ts";
 import { describe } from "../_util/repr.ts";
 import { type AsyncResult, withCallbacks } from "./async_result.ts";
 import { checkCount, checkOptions, collect, iterate } from "./_checks.ts";
@@ -88,6 +89,8 @@ function schedulerOptions(
     permissions: kind === "process"
       ? (options as PoolOptions).permissions
       : undefined,
+    startMethod:
+      (options as Record<symbol, "spawn" | "warm" | undefined>)[START_METHOD],
   };
 }
 

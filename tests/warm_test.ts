@@ -1,7 +1,9 @@
 // Copyright 2026 the @parallel/multiprocessing authors. MIT license.
 import { assertEquals, assertNotEquals, assertThrows } from "@std/assert";
 import {
+  getContext,
   getStartMethod,
+  Pool,
   Process,
   Queue,
   setStartMethod,
@@ -17,7 +19,9 @@ import {
   leaveWork,
   reportPreloaded,
   reportStartMethod,
+  startMethodHere,
   WARM_TARGETS,
+  WarmContextChild,
 } from "./fixtures/warm_targets.ts";
 import { FAILING_TARGETS, nothing } from "./fixtures/child_only_failure.ts";
 import { ran, SLOW_TARGETS } from "./fixtures/slow_preload.ts";
@@ -197,6 +201,76 @@ Deno.test({
     }
     assertEquals(await report(child()), "spawn");
     assertEquals(await report(thread), "spawn");
+  },
+});
+
+Deno.test({
+  ...IDLE_CHILDREN_OUTLIVE,
+  name:
+    "getContext(method) binds Process and Pool to a start method, whatever the global one (_test_multiprocessing TestStartMethod.test_context)",
+  permissions: PERMISSIONS,
+  async fn() {
+    assertEquals(getStartMethod(), "spawn");
+    assertEquals(getContext().Process, Process);
+    assertEquals(getContext("warm"), getContext("warm"));
+    assertThrows(
+      () => getContext("fork" as "warm"),
+      TypeError,
+      'expected "spawn" or "warm"',
+    );
+    const warm = getContext("warm");
+    assertEquals([warm.getStartMethod(), getContext().getStartMethod()], [
+      "warm",
+      "spawn",
+    ]);
+    const out = new Queue<unknown>();
+    try {
+      // The first warm start finds no idle child; idle ones boot after it.
+      for (let round = 0; round < 2; round++) {
+        let idle: number[] = [];
+        if (round === 1) {
+          for (let i = 0; i < 200 && idle.length === 0; i++) {
+            await new Promise((resolve) => setTimeout(resolve, 25));
+            idle = idlePids();
+          }
+        }
+        const child = new warm.Process({
+          target: reportStartMethod,
+          args: [out],
+          module: WARM_TARGETS,
+        });
+        assertEquals(child instanceof Process, true);
+        child.start();
+        if (round === 1) assertEquals(idle.includes(child.pid!), true);
+        assertEquals(await out.get(), "warm");
+        await child.join();
+      }
+      // A subclass of the context's Process is found in its child.
+      const sub = new WarmContextChild();
+      sub.out = out;
+      sub.start();
+      assertEquals(await out.get(), ["WarmContextChild", "warm"]);
+      await sub.join();
+      assertEquals(sub.exitCode, 0);
+      // The global method is untouched: a plain Process spawns.
+      const plain = new Process({
+        target: reportStartMethod,
+        args: [out],
+        module: WARM_TARGETS,
+      });
+      plain.start();
+      assertEquals(idlePids().includes(plain.pid!), false);
+      assertEquals(await out.get(), "spawn");
+      await plain.join();
+      // The context's Pool starts its workers warm.
+      await using pool = new warm.Pool({ processes: 1, module: WARM_TARGETS });
+      assertEquals(await pool.apply(startMethodHere), "warm");
+      assertEquals(Object.getPrototypeOf(warm.Pool), Pool);
+    } finally {
+      // Ends the idle children the context kept.
+      runtime().warmByContext = false;
+      setStartMethod("spawn");
+    }
   },
 });
 
