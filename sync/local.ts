@@ -1,11 +1,7 @@
 // Copyright 2026 the @parallel/multiprocessing authors. MIT license.
 // local: Python's `threading.local`, data of each thread's own.
 
-import {
-  type MemoryForm,
-  registerMemoryKind,
-  toMemoryForm,
-} from "../_ipc/crossing.ts";
+import { registerMemoryKind, toMemoryForm } from "../_ipc/crossing.ts";
 
 /**
  * Data of each thread's own, as Python's `threading.local()`: the fields
@@ -47,7 +43,7 @@ export class local {
    *
    * @returns The kind, and nothing of this thread's fields.
    */
-  [toMemoryForm](): MemoryForm {
+  [toMemoryForm](): { kind: string; state: unknown } {
     return { kind: "local", state: null };
   }
 }
