@@ -50,6 +50,7 @@ import {
   checkEnv,
   checkName,
   checkSignal,
+  checkStdio,
   CONTEXT,
   setUp,
   START_METHOD,
@@ -66,7 +67,12 @@ import {
   resolveFunction,
 } from "./_runtime/target.ts";
 import { TargetNotFoundError } from "./errors.ts";
-import { CHILD_URL, entryUrl, spawnChild } from "./_runtime/spawn.ts";
+import {
+  CHILD_URL,
+  entryUrl,
+  spawnChild,
+  type Stdio,
+} from "./_runtime/spawn.ts";
 import type { StreamLink } from "./_ipc/link.ts";
 import type { JoinOptions, Runnable } from "./_runtime/runnable.ts";
 import { installExitHooks } from "./_runtime/exit_rules.ts";
@@ -96,6 +102,8 @@ const OPTIONS = [
   "permissions",
   "env",
   "cwd",
+  "stdout",
+  "stderr",
   "signal",
   "module",
 ] as const;
@@ -152,6 +160,21 @@ export interface ProcessOptions<A extends unknown[] = unknown[]> {
    * @default {undefined} (the parent's)
    */
   cwd?: string | URL;
+  /**
+   * The child's stdout: this process's (`"inherit"`), none (`"null"`), or
+   * a stream this process reads, {@linkcode Process.stdout}
+   * (`"piped"`), as `Deno.Command` takes it. Read or cancel a piped one:
+   * a child that fills its pipe waits.
+   *
+   * @default {"inherit"}
+   */
+  stdout?: "inherit" | "piped" | "null";
+  /**
+   * The child's stderr, as {@linkcode ProcessOptions.stdout}.
+   *
+   * @default {"inherit"}
+   */
+  stderr?: "inherit" | "piped" | "null";
   /**
    * Aborting this signal terminates the child.
    *
@@ -249,6 +272,11 @@ export class Process<A extends unknown[] = unknown[]> implements Runnable {
   #env: Record<string, string> | undefined;
   #cwd: string | URL | undefined;
   #signal: AbortSignal | undefined;
+  #stdio: { stdout: Stdio; stderr: Stdio };
+  #streams: {
+    stdout: ReadableStream<Uint8Array> | null;
+    stderr: ReadableStream<Uint8Array> | null;
+  } = { stdout: null, stderr: null };
   /** The start method of the context that made it; else the global one. */
   #method: "spawn" | "warm" | undefined;
   #modules: string[];
@@ -290,6 +318,10 @@ export class Process<A extends unknown[] = unknown[]> implements Runnable {
     this.#permissions = checkPermissions(options.permissions ?? "inherit");
     this.#env = checkEnv(options.env);
     this.#cwd = checkCwd(options.cwd);
+    this.#stdio = {
+      stdout: checkStdio("stdout", options.stdout),
+      stderr: checkStdio("stderr", options.stderr),
+    };
     this.#signal = checkSignal(options.signal, "process");
     const state = runtime();
     const parentIdentity = state.header?.identity ?? [];
@@ -458,14 +490,28 @@ export class Process<A extends unknown[] = unknown[]> implements Runnable {
     flags: string[],
     modules: string[],
   ): { child: Deno.ChildProcess; link: StreamLink } {
-    const fits = warmChildFits({
-      permissions: this.#permissions,
+    const { stdout, stderr } = this.#stdio;
+    // An idle child has this process's stdout and stderr.
+    const fits = stdout === "inherit" && stderr === "inherit" &&
+      warmChildFits({
+        permissions: this.#permissions,
+        env: this.#env,
+        cwd: this.#cwd,
+        modules: this.#modules,
+      }, this.#method);
+    const warm = fits ? takeWarm() : null;
+    if (warm) return warm;
+    const spawned = spawnChild(flags, entryUrl(modules), {
       env: this.#env,
       cwd: this.#cwd,
-      modules: this.#modules,
-    }, this.#method);
-    return (fits ? takeWarm() : null) ??
-      spawnChild(flags, entryUrl(modules), { env: this.#env, cwd: this.#cwd });
+      stdout,
+      stderr,
+    });
+    this.#streams = {
+      stdout: spawned.stdout,
+      stderr: stderr === "piped" ? spawned.child.stderr : null,
+    };
+    return spawned;
   }
 
   /** Counts the child among this runtime's, for the exit rules and `signal`. */
@@ -626,6 +672,19 @@ export class Process<A extends unknown[] = unknown[]> implements Runnable {
   get pid(): number | null {
     if (this.#running) return this.#running.pid();
     return this.#child?.pid ?? null;
+  }
+
+  /**
+   * The child's stdout, when started with `stdout: "piped"`; else `null`.
+   * What it writes arrives here, and not on this process's stdout.
+   */
+  get stdout(): ReadableStream<Uint8Array> | null {
+    return this.#streams.stdout;
+  }
+
+  /** The child's stderr, when started with `stderr: "piped"`; else `null`. */
+  get stderr(): ReadableStream<Uint8Array> | null {
+    return this.#streams.stderr;
   }
 
   /** Python's alias of {@linkcode pid}. */

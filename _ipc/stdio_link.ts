@@ -158,10 +158,30 @@ function keyOf(given: unknown): Uint8Array {
   return Uint8Array.from(given);
 }
 
+/** Where a child's output goes, once its stdout is split from its chunks. */
+export interface OutputSink {
+  write(bytes: Uint8Array): void;
+  /** The child's stdout has ended. */
+  end(): void;
+}
+
+/** The default sink: this process's stdout. */
+const TO_STDOUT: OutputSink = {
+  write(bytes) {
+    try {
+      writeAllSync(Deno.stdout, bytes);
+    } catch {
+      // This process's stdout is closed: the output has nowhere to go.
+    }
+  },
+  end() {},
+};
+
 /**
  * The parent's end of a child's public channel: frames go to the child's
  * stdin after its start frame; the child's stdout gives back the channel's
- * chunks and the child's output, which goes on to this process's stdout.
+ * chunks and the child's output, which goes to `output` (by default this
+ * process's stdout).
  */
 export class StdioLink extends StreamLink {
   override readonly key: number[];
@@ -170,11 +190,18 @@ export class StdioLink extends StreamLink {
   #started = Promise.withResolvers<void>();
   #pinned = false;
   #ended = Promise.withResolvers<void>();
+  #output: OutputSink;
 
-  /** Opens the link to a child spawned with its stdin and stdout piped. */
-  constructor(child: Deno.ChildProcess) {
+  /**
+   * Opens the link to a child spawned with its stdin and stdout piped.
+   *
+   * @param child The child.
+   * @param output Where its output goes.
+   */
+  constructor(child: Deno.ChildProcess, output: OutputSink = TO_STDOUT) {
     super();
     this.#child = child;
+    this.#output = output;
     const key = crypto.getRandomValues(new Uint8Array(KEY_LENGTH));
     this.key = [...key];
     this.#writer = child.stdin.getWriter();
@@ -196,13 +223,7 @@ export class StdioLink extends StreamLink {
   async #readLoop(key: Uint8Array): Promise<void> {
     const splitter = new ChunkSplitter(key);
     const frames = new FrameReader();
-    const output = (bytes: Uint8Array) => {
-      try {
-        writeAllSync(Deno.stdout, bytes);
-      } catch {
-        // This process's stdout is closed: the output has nowhere to go.
-      }
-    };
+    const output = (bytes: Uint8Array) => this.#output.write(bytes);
     const chunk = (bytes: Uint8Array) => {
       if (this.closed) return;
       frames.push(bytes, (body) => this.deliver(unframe(body)));
@@ -217,6 +238,7 @@ export class StdioLink extends StreamLink {
       // A reset pipe ends the stream as its end would.
     }
     splitter.end(output);
+    this.#output.end();
     this.#ended.resolve();
     this.close();
   }

@@ -14,6 +14,22 @@ export function checkName(value: unknown): string {
   return value;
 }
 
+/** Checks a Process's `stdout` or `stderr` option. */
+export function checkStdio(
+  option: "stdout" | "stderr",
+  value: unknown,
+): "inherit" | "piped" | "null" {
+  if (value === undefined) return "inherit";
+  if (value === "inherit" || value === "piped" || value === "null") {
+    return value;
+  }
+  throw new TypeError(
+    `Cannot create process: expected ${option} to be "inherit", "piped" or "null", received ${
+      describe(value)
+    }`,
+  );
+}
+
 /** Checks the `signal` option of a process or thread. */
 export function checkSignal(
   value: unknown,

@@ -7,7 +7,7 @@ import {
   ProcessLink,
   type StreamLink,
 } from "../_ipc/link.ts";
-import { StdioLink } from "../_ipc/stdio_link.ts";
+import { type OutputSink, StdioLink } from "../_ipc/stdio_link.ts";
 import { broker } from "../_ipc/broker.ts";
 import { holdGroup } from "./reaper.ts";
 import { runtime } from "./state.ts";
@@ -21,15 +21,25 @@ export const CHILD_URL = new URL("./child_entry.ts", import.meta.url).href;
 export function spawnChild(
   flags: string[],
   entry: string,
-  options: { env?: Record<string, string>; cwd?: string | URL },
-): { child: Deno.ChildProcess; link: StreamLink } {
+  options: {
+    env?: Record<string, string>;
+    cwd?: string | URL;
+    stdout?: Stdio;
+    stderr?: Stdio;
+  },
+): {
+  child: Deno.ChildProcess;
+  link: StreamLink;
+  stdout: ReadableStream<Uint8Array> | null;
+} {
   const fd = fdChannel();
+  const stdout = options.stdout ?? "inherit";
   const child = new Deno.Command(Deno.execPath(), {
     args: ["run", "--no-prompt", ...flags, ...configFlag(), entry],
     stdin: "piped",
     // The public channel carries the child's output with its own chunks.
-    stdout: fd ? "inherit" : "piped",
-    stderr: "inherit",
+    stdout: fd ? stdout : "piped",
+    stderr: options.stderr ?? "inherit",
     // Its own session and process group, so that terminate() and kill()
     // can reach everything it starts.
     detached: true,
@@ -41,11 +51,55 @@ export function spawnChild(
   // No child holds the event loop by itself: see installExitHooks(). First,
   // so that a hold taken as its link is attached (holdHandle) stands.
   child.unref();
-  const link = fd ? new ProcessLink(child) : new StdioLink(child);
+  let output: ReadableStream<Uint8Array> | null = null;
+  let link: StreamLink;
+  if (fd) {
+    link = new ProcessLink(child);
+    if (stdout === "piped") output = child.stdout;
+  } else {
+    const sink = outputSink(stdout);
+    link = new StdioLink(child, sink.sink);
+    output = sink.stream;
+  }
   broker().attach(link, `${child.pid}:1`);
   // Killed by the reaper if this runtime dies first (see _runtime/reaper.ts).
   holdGroup(child.pid);
-  return { child, link };
+  return { child, link, stdout: output };
+}
+
+/** What a Process's `stdout` and `stderr` options take. */
+export type Stdio = "inherit" | "piped" | "null";
+
+/**
+ * Where a child's output goes on the public channel, split from its
+ * chunks: this process's stdout, nowhere, or a stream of its own.
+ */
+function outputSink(
+  stdout: Stdio,
+): { sink?: OutputSink; stream: ReadableStream<Uint8Array> | null } {
+  if (stdout === "inherit") return { stream: null };
+  if (stdout === "null") {
+    return { sink: { write() {}, end() {} }, stream: null };
+  }
+  let controller!: ReadableStreamDefaultController<Uint8Array>;
+  let open = true;
+  const stream = new ReadableStream<Uint8Array>({
+    start: (c) => void (controller = c),
+    cancel: () => void (open = false),
+  });
+  return {
+    stream,
+    sink: {
+      write(bytes) {
+        // A copy: the splitter reuses its buffer.
+        if (open) controller.enqueue(bytes.slice());
+      },
+      end() {
+        if (open) controller.close();
+        open = false;
+      },
+    },
+  };
 }
 
 /** The `data:` entry of a spawned child: the runtime, then its modules. */

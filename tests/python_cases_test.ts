@@ -524,3 +524,49 @@ Deno.test({
     assertEquals(some.thread, [null, null]);
   },
 });
+
+Deno.test({
+  name:
+    'stdout and stderr "piped" give a Process readable streams, "null" drops them, on either channel and under warm',
+  permissions: { read: true, run: true },
+  async fn() {
+    const expected = {
+      stdout: "to stdout\n",
+      stderr: "to stderr\n",
+      message: "through the queue",
+      codes: [0, 0],
+      streams: [null, null],
+    };
+    const runs: {
+      flags: string[];
+      env?: Record<string, string>;
+      mode?: string;
+    }[] = [
+      { flags: [] },
+      {
+        flags: ["--allow-env=MULTIPROCESSING_CHANNEL"],
+        env: { MULTIPROCESSING_CHANNEL: "stdio" },
+      },
+      { flags: ["--allow-env"], mode: "warm" },
+    ];
+    for (const { flags, env, mode } of runs) {
+      const { code, stdout, stderr } = await deno([
+        "run",
+        "--allow-run",
+        "--allow-read",
+        ...flags,
+        "tests/fixtures/piped_program.ts",
+        ...(mode ? [mode] : []),
+      ], env);
+      assertEquals(code, 0, stderr);
+      // Nothing the children wrote reached this program's own streams.
+      assertEquals(JSON.parse(stdout), expected);
+      assertEquals(stderr.includes("to stderr"), false, stderr);
+    }
+    assertThrows(
+      () => new Process({ stdout: "pipe" as "piped" }),
+      TypeError,
+      'expected stdout to be "inherit", "piped" or "null"',
+    );
+  },
+});
