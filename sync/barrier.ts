@@ -8,7 +8,6 @@ import {
   toMemoryForm,
   toRemoteForm,
 } from "../_ipc/crossing.ts";
-import type { WaitOptions } from "../_util/wait_options.ts";
 import { adopt, checkCount, newCells, revive } from "./_cells.ts";
 import {
   exportAs,
@@ -23,6 +22,14 @@ import {
 } from "./_remote.ts";
 import { changeOf, parseWait, waitOn } from "./_wait.ts";
 import { BrokenBarrierError } from "../errors.ts";
+import { runtime, type TargetRef } from "../_runtime/state.ts";
+import {
+  describeFunction,
+  explainScope,
+  resolveFunction,
+} from "../_runtime/target.ts";
+import { describe } from "../_util/repr.ts";
+import { checkTimeout, type WaitOptions } from "../_util/wait_options.ts";
 
 // BARRIER_STATE holds the phase (bits 0-1) and the count of tasks inside
 // (bits 2-30); BARRIER_SEQ changes, with a notify, on every phase change.
@@ -37,6 +44,29 @@ const MAX_PARTIES = 2 ** 29 - 1;
 export interface BarrierState {
   cells: SharedArrayBuffer;
   parties: number;
+  timeout: number | undefined;
+  action: TargetRef | null;
+}
+
+/** Options for {@linkcode Barrier}, as Python's `action` and `timeout`. */
+export interface BarrierOptions {
+  /**
+   * Called by the last task to arrive, before any is let through, as
+   * Python's `action`: if it throws, that task's `wait()` rejects with its
+   * error and the barrier is broken. In another thread it is found as a
+   * `Thread` target is (exported from a module the thread loaded, or
+   * self-contained); in another process, it runs in the one that created
+   * the barrier.
+   *
+   * @default {undefined}
+   */
+  action?: () => unknown;
+  /**
+   * The timeout of a `wait()` that gives none, in milliseconds.
+   *
+   * @default {undefined} (no limit)
+   */
+  timeout?: number;
 }
 
 /**
@@ -44,8 +74,8 @@ export interface BarrierState {
  * `wait()`, and all are let through when the last arrives; then it is
  * ready for the next round.
  *
- * Unlike Python, there is no `action` option (a function cannot be shared
- * between threads): run it after `wait()` in the task that got index 0.
+ * `action` and `timeout`, as in Python, are options:
+ * `new Barrier(3, { action, timeout: 5_000 })`.
  *
  * @example Meet
  * ```ts
@@ -64,20 +94,34 @@ export interface BarrierState {
 export class Barrier {
   #cells: Int32Array;
   #parties: number;
+  #timeout: number | undefined;
+  #action: (() => unknown) | null;
+  #actionRef: TargetRef | null;
 
   /**
    * Creates a barrier in shared memory.
    *
    * @param parties How many tasks must wait before all go through.
-   * @throws {TypeError} If `parties` is not an integer.
+   * @param options Python's `action` and `timeout`.
+   * @throws {TypeError} If `parties` is not an integer, or an option has
+   * the wrong type.
    * @throws {RangeError} If `parties` is below 1 or above 536870911.
    */
-  constructor(parties: number) {
+  constructor(parties: number, options: BarrierOptions = {}) {
     const state = adopt<BarrierState>();
     if (state) {
       this.#cells = new Int32Array(state.cells);
       this.#parties = state.parties;
+      this.#timeout = state.timeout;
+      this.#actionRef = state.action;
+      this.#action = state.action ? findAction(state.action) : null;
     } else {
+      const checked = checkOptions(options);
+      this.#timeout = checked.timeout;
+      this.#action = checked.action;
+      this.#actionRef = checked.action
+        ? describeFunction(checked.action)
+        : null;
       checkCount(parties, "create a barrier", "parties");
       if (parties < 1 || parties > MAX_PARTIES) {
         throw new RangeError(
@@ -142,17 +186,22 @@ export class Barrier {
    * ```
    */
   async wait(options?: number | WaitOptions): Promise<number> {
-    const { deadline, signal } = parseWait(options, "wait on the barrier");
+    const { deadline, signal } = parseWait(
+      this.#withTimeout(options),
+      "wait on the barrier",
+    );
     signal?.throwIfAborted();
     const cells = this.#cells;
     // Enter, once a previous round has drained.
     let index: number;
+    let last: boolean;
     while (true) {
       const seq = Atomics.load(cells, BARRIER_SEQ);
       const state = Atomics.load(cells, BARRIER_STATE);
       const phase = state & 3;
       if (phase === BROKEN) throw new BrokenBarrierError();
-      if (phase !== FILLING) {
+      // Full and still filling: its last party runs the action.
+      if (phase !== FILLING || state >>> 2 >= this.#parties) {
         // Unlike CPython, the timeout holds here too: a party stopped
         // mid-round (Thread.terminate()) could leave it draining for ever.
         if (!await waitOn(cells, BARRIER_SEQ, seq, deadline, signal)) {
@@ -163,18 +212,20 @@ export class Barrier {
         continue;
       }
       index = state >>> 2;
-      const last = index + 1 === this.#parties;
-      const next = ((index + 1) << 2) | (last ? DRAINING : FILLING);
+      last = index + 1 === this.#parties;
+      const next = ((index + 1) << 2) |
+        (last && !this.#action ? DRAINING : FILLING);
       if (
         Atomics.compareExchange(cells, BARRIER_STATE, state, next) !== state
       ) {
         continue;
       }
       Atomics.notify(cells, BARRIER_STATE);
-      if (last) this.#bump();
+      if (last && !this.#action) this.#bump();
       break;
     }
     try {
+      if (last && this.#action) return await this.#act(index);
       while (true) {
         const seq = Atomics.load(cells, BARRIER_SEQ);
         const phase = Atomics.load(cells, BARRIER_STATE) & 3;
@@ -212,6 +263,37 @@ export class Barrier {
         state = seen;
       }
     }
+  }
+
+  /**
+   * The last party, where there is an action: runs it, then lets every
+   * party through; if it throws, breaks the barrier and throws its error.
+   */
+  async #act(index: number): Promise<number> {
+    try {
+      await this.#action!();
+    } catch (error) {
+      this.#setPhase(() => BROKEN);
+      throw error;
+    }
+    // Broken meanwhile (a party timed out): this one fails as they do.
+    if (!this.#setPhase((p) => p === FILLING ? DRAINING : p)) {
+      throw new BrokenBarrierError();
+    }
+    return index;
+  }
+
+  /** The wait's options, with the barrier's timeout where none is given. */
+  #withTimeout(options: unknown): unknown {
+    if (this.#timeout === undefined) return options;
+    if (options === undefined) return this.#timeout;
+    if (typeof options === "object" && options !== null) {
+      const given = options as WaitOptions;
+      if (given.timeout === undefined) {
+        return { ...given, timeout: this.#timeout };
+      }
+    }
+    return options;
   }
 
   /** Changes the phase; returns whether it changed. */
@@ -310,6 +392,8 @@ export class Barrier {
       state: {
         cells: this.#cells.buffer,
         parties: this.#parties,
+        timeout: this.#timeout,
+        action: this.#actionRef,
       } as BarrierState,
     };
   }
@@ -376,4 +460,50 @@ function waitingIn(state: number): number {
 /** Whether the barrier is broken, from the state word. */
 function brokenIn(state: number): boolean {
   return (state & 3) === BROKEN;
+}
+
+function checkOptions(
+  options: unknown,
+): { action: (() => unknown) | null; timeout: number | undefined } {
+  if (typeof options !== "object" || options === null) {
+    throw new TypeError(
+      `Cannot create a barrier: expected an options object, received ${
+        describe(options)
+      }`,
+    );
+  }
+  const { action, timeout } = options as BarrierOptions;
+  if (action !== undefined && typeof action !== "function") {
+    throw new TypeError(
+      `Cannot create a barrier: expected action to be a function, received ${
+        describe(action)
+      }`,
+    );
+  }
+  return {
+    action: action ?? null,
+    timeout: checkTimeout(timeout, "create a barrier", "now"),
+  };
+}
+
+/**
+ * The action in this thread: found as a thread's target is, among the
+ * modules this runtime loaded; one that cannot be found throws when it is
+ * due, breaking the barrier with why.
+ */
+function findAction(ref: TargetRef): () => unknown {
+  const state = runtime();
+  try {
+    const modules = state.header?.modules ?? [];
+    const { fn, fromSource } = resolveFunction(
+      ref,
+      state.namespaces ?? [],
+      modules,
+    );
+    return fromSource ? explainScope(fn, ref.name, modules) : fn;
+  } catch (error) {
+    return () => {
+      throw error;
+    };
+  }
 }

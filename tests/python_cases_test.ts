@@ -13,6 +13,7 @@ import { delay } from "@std/async";
 import {
   AsyncResult,
   Barrier,
+  BrokenBarrierError,
   Condition,
   Event,
   type ExceptHookArgs,
@@ -33,8 +34,10 @@ import {
   Value,
 } from "../mod.ts";
 import {
+  actionsRun,
   bumpTypecodes,
   CASE_TARGETS,
+  countAction,
   doubleEach,
   notifyCondition,
   poolsOfTwo,
@@ -43,6 +46,7 @@ import {
   sleepLong,
   square,
   useLocal,
+  waitAtBarrier,
   waitOnCondition,
   watchBarrier,
 } from "./fixtures/case_targets.ts";
@@ -568,5 +572,70 @@ Deno.test({
       TypeError,
       'expected stdout to be "inherit", "piped" or "null"',
     );
+  },
+});
+
+Deno.test({
+  name:
+    "Barrier({ action, timeout }): the last party runs the action before any goes through; a throwing one breaks it (lock_tests BarrierTests.test_action, test_abort_and_reset, test_default_timeout)",
+  permissions: { read: true, run: true },
+  async fn() {
+    const passed: number[] = [];
+    const seenByAction: number[] = [];
+    const barrier = new Barrier(3, {
+      action: () => void seenByAction.push(passed.length),
+    });
+    await Promise.all([0, 1, 2].map(async () => {
+      passed.push(await barrier.wait());
+    }));
+    assertEquals([seenByAction, passed.toSorted()], [[0], [0, 1, 2]]);
+    // A second round runs it again.
+    await Promise.all([barrier.wait(), barrier.wait(), barrier.wait()]);
+    assertEquals(seenByAction.length, 2);
+
+    const failing = new Barrier(2, {
+      action: () => {
+        throw new RangeError("the action failed");
+      },
+    });
+    const results = await Promise.allSettled([failing.wait(), failing.wait()]);
+    const reasons = results.map((r) => (r as PromiseRejectedResult).reason);
+    assertEquals(reasons.map((r) => r.constructor), [
+      BrokenBarrierError,
+      RangeError,
+    ]);
+    assertEquals(failing.broken, true);
+    failing.reset();
+    assertEquals(failing.broken, false);
+
+    // The default timeout breaks a wait that gives none.
+    const timed = new Barrier(2, { timeout: 20 });
+    await assertRejects(() => timed.wait(), BrokenBarrierError, "timed out");
+    assertThrows(
+      () => new Barrier(2, { action: 1 as never }),
+      TypeError,
+      "expected action to be a function",
+    );
+
+    // With a thread and with a process: the action runs once a round, in
+    // the thread that arrives last, and for a process in this one.
+    for (const Runner of [Thread, Process]) {
+      const shared = new Barrier(2, { action: countAction });
+      const out = new Queue<unknown>();
+      const before = actionsRun();
+      const runner = new Runner({
+        target: waitAtBarrier,
+        args: [shared, out],
+        module: CASE_TARGETS,
+      });
+      runner.start();
+      await shared.wait();
+      const [, there] = await out.get() as [number, number];
+      await runner.join();
+      assertEquals(runner.exitCode, 0);
+      const here = actionsRun() - before;
+      assertEquals(here + there, 1);
+      if (Runner === Process) assertEquals([here, there], [1, 0]);
+    }
   },
 });
