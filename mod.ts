@@ -35,4 +35,5 @@ export * from "./pipe.ts";
 export * from "./pool.ts";
 export * from "./manager.ts";
 export * from "./context.ts";
+export * from "./shared_memory.ts";
 export * from "./redis_process.ts";

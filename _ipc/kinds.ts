@@ -29,6 +29,7 @@ export const KINDS: readonly string[] = [
   "ListProxy",
   "NamespaceProxy",
   "local",
+  "SharedMemory",
 ];
 
 /**
@@ -51,6 +52,7 @@ export function loadKinds(): Promise<void> {
     import("../pipe.ts"),
     import("../manager/proxies.ts"),
     import("../sync/local.ts"),
+    import("../shared_memory.ts"),
   ]).then(
     () => {
       loaded = true;

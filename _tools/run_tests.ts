@@ -18,6 +18,7 @@ const PUBLIC = [
   "pool.ts",
   "manager.ts",
   "context.ts",
+  "shared_memory.ts",
   "redis_process.ts",
 ];
 /** The registry Deno resolves `jsr:` from: JSR_URL when set, as in Deno. */
