@@ -2,7 +2,7 @@
 /**
  * Python's `multiprocessing.shared_memory`: {@linkcode SharedMemory}, a
  * block of memory that processes and threads map by name, the same bytes
- * in all of them. Deno has no `SharedArrayBuffer` between processes, so the
+ * in all of them, and {@linkcode ShareableList}, a list kept in one. Deno has no `SharedArrayBuffer` between processes, so the
  * block is POSIX shared memory mapped through FFI: it needs Linux and
  * `--allow-ffi` in every process that maps it.
  *
@@ -38,6 +38,7 @@ import {
 import { mapSegment, type Segment, unlinkSegment } from "./_runtime/shm.ts";
 import { exportAs } from "./sync/_remote.ts";
 import { describe } from "./_util/repr.ts";
+import { indexed, pythonIndex } from "./sync/_cells.ts";
 
 /** Options for {@linkcode SharedMemory}, as Python's arguments. */
 export interface SharedMemoryOptions {
@@ -267,4 +268,292 @@ registerMemoryKind<string>(
 registerRemoteKind(
   "SharedMemory",
   (_id, name) => new SharedMemory({ name: name as string }),
+);
+
+/** What a {@linkcode ShareableList} holds, as Python's. */
+export type ShareableItem =
+  | number
+  | bigint
+  | boolean
+  | string
+  | Uint8Array
+  | null;
+
+const MAGIC = 0x534c7374; // "SLst"
+const HEADER = 8;
+const SLOT = 16;
+const TAG = { null: 0, number: 1, bigint: 2, boolean: 3, string: 4, bytes: 5 };
+
+/**
+ * A list of fixed length in a {@linkcode SharedMemory} block, as Python's
+ * `shared_memory.ShareableList`: numbers, bigints, booleans, strings,
+ * bytes (`Uint8Array`) and `null`, the same in every process and thread
+ * that opens it by name. An item may be replaced by any other that fits
+ * its slot: a string or bytes no longer than the first one (rounded up to
+ * 8 bytes), or anything of 8 bytes or fewer. Reads and writes are not
+ * locked, as in Python: guard them with a `Lock` if tasks race.
+ *
+ * @example Python's `sl[i]`
+ * ```ts
+ * import { ShareableList } from "@parallel/multiprocessing/shared-memory";
+ * import { assertEquals } from "@std/assert";
+ *
+ * const list = new ShareableList([1, "two", null]);
+ * list[0] = 10;
+ * list[1] = "2";
+ * assertEquals([...list], [10, "2", null]);
+ * list.shm.close();
+ * list.shm.unlink();
+ * ```
+ */
+export class ShareableList {
+  /** Item `index`, as `get(index)` and `set(index, value)` do. */
+  [index: number]: ShareableItem;
+  #shm: SharedMemory;
+  #view: DataView;
+  #length: number;
+
+  /**
+   * Creates a list of `items` in a new block, or, with `items` null,
+   * opens the list in the block `name`.
+   *
+   * @param items The items of a new list.
+   * @param options The block's name: to open, or for a new one.
+   * @throws {TypeError} If an item is of a type a list cannot hold, or
+   * the block holds no list.
+   * @throws {Deno.errors.NotCapable} Without `--allow-ffi`.
+   */
+  constructor(
+    items: Iterable<ShareableItem> | null,
+    options: { name?: string } = {},
+  ) {
+    if (items === null) {
+      this.#shm = new SharedMemory({ name: options.name });
+      this.#view = new DataView(this.#shm.buf);
+      if (this.#view.getUint32(0) !== MAGIC) {
+        this.#shm.close();
+        throw new TypeError(
+          `Cannot open shareable list ${options.name}: its block holds no list`,
+        );
+      }
+      this.#length = this.#view.getUint32(4);
+    } else {
+      const list = [...items].map((item, i) =>
+        [item, sizeOf(item, i)] as const
+      );
+      const data = list.reduce((sum, [, size]) => sum + size, 0);
+      this.#shm = new SharedMemory({
+        name: options.name,
+        create: true,
+        size: HEADER + SLOT * list.length + Math.max(data, 8),
+      });
+      this.#view = new DataView(this.#shm.buf);
+      this.#view.setUint32(0, MAGIC);
+      this.#view.setUint32(4, list.length);
+      let offset = HEADER + SLOT * list.length;
+      list.forEach(([item, size], i) => {
+        this.#view.setUint32(HEADER + SLOT * i + 4, size);
+        this.#view.setUint32(HEADER + SLOT * i + 12, offset);
+        offset += size;
+        this.#write(i, item);
+      });
+      this.#length = list.length;
+    }
+    // What the constructor returns: the list with index access.
+    return indexed(this);
+  }
+
+  /** The block the list lives in. */
+  get shm(): SharedMemory {
+    return this.#shm;
+  }
+
+  /** The number of items, fixed. */
+  get length(): number {
+    return this.#length;
+  }
+
+  /**
+   * Reads an item; a negative index counts from the end, as in Python.
+   *
+   * @param index The item's index.
+   * @returns The item.
+   * @throws {RangeError} If `index` is out of range.
+   */
+  get(index: number): ShareableItem {
+    const slot = HEADER +
+      SLOT * pythonIndex(index, this.#length, "get an item");
+    const view = this.#view;
+    const length = view.getUint32(slot + 8);
+    const at = view.getUint32(slot + 12);
+    switch (view.getUint8(slot)) {
+      case TAG.number:
+        return view.getFloat64(at);
+      case TAG.bigint:
+        return view.getBigInt64(at);
+      case TAG.boolean:
+        return view.getUint8(at) === 1;
+      case TAG.string:
+        return new TextDecoder().decode(
+          new Uint8Array(view.buffer, at, length),
+        );
+      case TAG.bytes:
+        return new Uint8Array(view.buffer, at, length).slice();
+      default:
+        return null;
+    }
+  }
+
+  /**
+   * Writes an item; a negative index counts from the end, as in Python.
+   *
+   * @param index The item's index.
+   * @param value The new item, which must fit the slot.
+   * @throws {RangeError} If `index` is out of range, or `value` needs more
+   * bytes than the slot has (Python's `ValueError`).
+   * @throws {TypeError} If the list cannot hold `value`'s type.
+   */
+  set(index: number, value: ShareableItem): void {
+    const i = pythonIndex(index, this.#length, "set an item");
+    const capacity = this.#view.getUint32(HEADER + SLOT * i + 4);
+    const needed = sizeOf(value, i);
+    const used = typeof value === "string"
+      ? new TextEncoder().encode(value).length
+      : value instanceof Uint8Array
+      ? value.length
+      : needed;
+    if (used > capacity) {
+      throw new RangeError(
+        `Cannot set item ${index}: it needs ${used} bytes, and its slot has ${capacity}`,
+      );
+    }
+    this.#write(i, value);
+  }
+
+  /**
+   * The index of the first item equal to `value`, as Python's
+   * `sl.index(value)`.
+   *
+   * @param value The item.
+   * @returns Its index.
+   * @throws {RangeError} If no item is equal.
+   */
+  index(value: ShareableItem): number {
+    for (let i = 0; i < this.#length; i++) {
+      if (same(this.get(i), value)) return i;
+    }
+    throw new RangeError(
+      `Cannot find ${describe(value)}: it is not in the list`,
+    );
+  }
+
+  /**
+   * How many items are equal to `value`, as Python's `sl.count(value)`.
+   *
+   * @param value The item.
+   * @returns How many.
+   */
+  count(value: ShareableItem): number {
+    let found = 0;
+    for (let i = 0; i < this.#length; i++) {
+      if (same(this.get(i), value)) found++;
+    }
+    return found;
+  }
+
+  /**
+   * The items, in order, as Python's `for x in sl`.
+   *
+   * @returns The items.
+   */
+  *[Symbol.iterator](): IterableIterator<ShareableItem> {
+    for (let i = 0; i < this.#length; i++) yield this.get(i);
+  }
+
+  /**
+   * The form in transit to another process: its block's name.
+   *
+   * @returns The kind, the id and the name.
+   */
+  [toRemoteForm](): { kind: string; id: string; meta: unknown } {
+    return exportAs("ShareableList", this, noServant, this.#shm.name);
+  }
+
+  /**
+   * The form in transit to another thread: its block's name.
+   *
+   * @returns The kind and the name.
+   */
+  [toMemoryForm](): { kind: string; state: unknown } {
+    return { kind: "ShareableList", state: this.#shm.name };
+  }
+
+  #write(i: number, value: ShareableItem): void {
+    const view = this.#view;
+    const slot = HEADER + SLOT * i;
+    const at = view.getUint32(slot + 12);
+    let tag = TAG.null;
+    let length = 0;
+    if (typeof value === "number") {
+      [tag, length] = [TAG.number, 8];
+      view.setFloat64(at, value);
+    } else if (typeof value === "bigint") {
+      [tag, length] = [TAG.bigint, 8];
+      view.setBigInt64(at, value);
+    } else if (typeof value === "boolean") {
+      [tag, length] = [TAG.boolean, 1];
+      view.setUint8(at, value ? 1 : 0);
+    } else if (typeof value === "string" || value instanceof Uint8Array) {
+      const bytes = typeof value === "string"
+        ? new TextEncoder().encode(value)
+        : value;
+      [tag, length] = [
+        typeof value === "string" ? TAG.string : TAG.bytes,
+        bytes.length,
+      ];
+      new Uint8Array(view.buffer, at, bytes.length).set(bytes);
+    }
+    view.setUint32(slot + 8, length);
+    view.setUint8(slot, tag);
+  }
+}
+
+/**
+ * The bytes an item's slot takes: 8, or a string's or bytes' length
+ * rounded up to 8 (as Python's, a `null` slot can take a number later).
+ */
+function sizeOf(item: unknown, index: number): number {
+  if (
+    item === null || typeof item === "number" || typeof item === "bigint" ||
+    typeof item === "boolean"
+  ) {
+    return 8;
+  }
+  if (typeof item === "string" || item instanceof Uint8Array) {
+    const length = typeof item === "string"
+      ? new TextEncoder().encode(item).length
+      : item.length;
+    return Math.max(8, Math.ceil(length / 8) * 8);
+  }
+  throw new TypeError(
+    `Cannot put item ${index} in a shareable list: expected a number, bigint, boolean, string, Uint8Array or null, received ${
+      describe(item)
+    }`,
+  );
+}
+
+function same(a: ShareableItem, b: ShareableItem): boolean {
+  if (a instanceof Uint8Array && b instanceof Uint8Array) {
+    return a.length === b.length && a.every((byte, i) => byte === b[i]);
+  }
+  return Object.is(a, b) || a === b;
+}
+
+registerMemoryKind<string>(
+  "ShareableList",
+  (name) => new ShareableList(null, { name }),
+);
+registerRemoteKind(
+  "ShareableList",
+  (_id, name) => new ShareableList(null, { name: name as string }),
 );

@@ -30,6 +30,7 @@ export const KINDS: readonly string[] = [
   "NamespaceProxy",
   "local",
   "SharedMemory",
+  "ShareableList",
 ];
 
 /**

@@ -82,3 +82,50 @@ export function pythonIndex(
   }
   return index < 0 ? index + length : index;
 }
+
+/** A key that reads as a number: `arr[i]` goes to `get(i)` and `set(i)`. */
+function isIndexKey(key: string | symbol): key is string {
+  return typeof key === "string" && key.trim() !== "" &&
+    !Number.isNaN(Number(key));
+}
+
+/**
+ * A sequence behind a `Proxy` that gives it Python's `seq[i]`: a key that
+ * reads as a number is an index, checked as its `get()` and `set()` check
+ * it (so `arr[9] = 1` past the end throws, as Python's `IndexError`);
+ * anything else is the sequence's own, its methods bound to it (they read
+ * its private fields), each bound once. For SharedArray and ShareableList.
+ */
+export function indexed<
+  T extends {
+    readonly length: number;
+    get(index: number): unknown;
+    set(index: number, value: never): void;
+  },
+>(array: T): T {
+  const bound = new Map<string | symbol, { fn: unknown; method: unknown }>();
+  return new Proxy(array, {
+    get(target, key) {
+      if (isIndexKey(key)) return target.get(Number(key));
+      const value = Reflect.get(target, key, target);
+      if (typeof value !== "function") return value;
+      let entry = bound.get(key);
+      if (entry?.fn !== value) {
+        entry = { fn: value, method: value.bind(target) };
+        bound.set(key, entry);
+      }
+      return entry.method;
+    },
+    set(target, key, value) {
+      if (!isIndexKey(key)) return Reflect.set(target, key, value, target);
+      target.set(Number(key), value as never);
+      return true;
+    },
+    has(target, key) {
+      if (!isIndexKey(key)) return Reflect.has(target, key);
+      const index = Number(key);
+      return Number.isInteger(index) && index >= -target.length &&
+        index < target.length;
+    },
+  });
+}

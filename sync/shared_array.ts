@@ -8,7 +8,7 @@ import {
   toMemoryForm,
   toRemoteForm,
 } from "../_ipc/crossing.ts";
-import { adopt, type Form, pythonIndex, revive } from "./_cells.ts";
+import { adopt, type Form, indexed, pythonIndex, revive } from "./_cells.ts";
 import {
   copies,
   COPY,
@@ -289,47 +289,6 @@ registerMemoryKind<SharedArrayState>(
   "SharedArray",
   (state) => revive(state, () => new SharedArray(state.typecode, 0)),
 );
-
-/** A key that reads as a number: `arr[i]` goes to `get(i)` and `set(i)`. */
-function isIndexKey(key: string | symbol): key is string {
-  return typeof key === "string" && key.trim() !== "" &&
-    !Number.isNaN(Number(key));
-}
-
-/**
- * The array behind a `Proxy` that gives it Python's `arr[i]`: a key that
- * reads as a number is an index, checked as `get()` and `set()` check it
- * (so `arr[9] = 1` past the end throws, as Python's `IndexError`);
- * anything else is the array's own, its methods bound to it (they read its
- * private fields), each bound once.
- */
-function indexed<T extends SharedArray>(array: T): T {
-  const bound = new Map<string | symbol, { fn: unknown; method: unknown }>();
-  return new Proxy(array, {
-    get(target, key) {
-      if (isIndexKey(key)) return target.get(Number(key));
-      const value = Reflect.get(target, key, target);
-      if (typeof value !== "function") return value;
-      let entry = bound.get(key);
-      if (entry?.fn !== value) {
-        entry = { fn: value, method: value.bind(target) };
-        bound.set(key, entry);
-      }
-      return entry.method;
-    },
-    set(target, key, value) {
-      if (!isIndexKey(key)) return Reflect.set(target, key, value, target);
-      target.set(Number(key), value);
-      return true;
-    },
-    has(target, key) {
-      if (!isIndexKey(key)) return Reflect.has(target, key);
-      const index = Number(key);
-      return Number.isInteger(index) && index >= -target.length &&
-        index < target.length;
-    },
-  });
-}
 
 function arrayServant(array: SharedArray): Servant {
   return {

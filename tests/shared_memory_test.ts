@@ -1,7 +1,7 @@
 // Copyright 2026 the @parallel/multiprocessing authors. MIT license.
-import { assertEquals, assertThrows } from "@std/assert";
-import { Process, SharedMemory, Thread } from "../mod.ts";
-import { addMany, SHM_TARGETS } from "./fixtures/shm_targets.ts";
+import { assertEquals, assertInstanceOf, assertThrows } from "@std/assert";
+import { Process, ShareableList, SharedMemory, Thread } from "../mod.ts";
+import { addMany, editList, SHM_TARGETS } from "./fixtures/shm_targets.ts";
 import { deno } from "./_helpers.ts";
 import { startReaper } from "../_runtime/reaper.ts";
 
@@ -108,5 +108,54 @@ Deno.test({
       name,
     ]);
     assertEquals(probe.stdout.trim(), "NotFound", probe.stderr);
+  },
+});
+
+Deno.test({
+  name:
+    "ShareableList: Python's items and sl[i], fixed slots, the same list in a process and a thread (test_shared_memory_ShareableList_basics)",
+  permissions: PERMISSIONS,
+  async fn() {
+    const bytes = new Uint8Array([1, 2, 3]);
+    const list = new ShareableList([1.5, "ab", 7n, null, bytes, false]);
+    try {
+      assertEquals(list.length, 6);
+      assertEquals([...list], [1.5, "ab", 7n, null, bytes, false]);
+      assertEquals([list.index(7n), list.count(false), list[-2]], [
+        2,
+        1,
+        bytes,
+      ]);
+      list[3] = 9;
+      // A string's slot is its length rounded up to 8 bytes.
+      list[1] = "abcdefgh";
+      assertThrows(() => list[1] = "abcdefghi", RangeError, "needs 9 bytes");
+      assertThrows(() => list[3] = "abcdefghi", RangeError, "its slot has 8");
+      assertThrows(() => list[9] = 1, RangeError, "expected an index");
+      assertThrows(
+        () => new ShareableList([{}] as never),
+        TypeError,
+        "expected a number, bigint",
+      );
+      const same = new ShareableList(null, { name: list.shm.name });
+      assertEquals(same.get(1), "abcdefgh");
+      assertInstanceOf(same.get(4), Uint8Array);
+      same.shm.close();
+      list[1] = "ab";
+      for (const Runner of [Process, Thread]) {
+        const runner = new Runner({
+          target: editList,
+          args: [list, "!"],
+          module: SHM_TARGETS,
+        });
+        runner.start();
+        await runner.join();
+        assertEquals(runner.exitCode, 0);
+      }
+      assertEquals([...list], [3.5, "ab!!", 7n, 9, bytes, true]);
+    } finally {
+      list.shm.close();
+      list.shm.unlink();
+    }
   },
 });
