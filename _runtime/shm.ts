@@ -25,13 +25,19 @@ const SYMBOLS = {
   __errno_location: { parameters: [], result: "pointer" },
 } as const;
 
-let libc: Deno.DynamicLibrary<typeof SYMBOLS>["symbols"] | undefined;
+type Libc = Deno.DynamicLibrary<typeof SYMBOLS>["symbols"];
+
+/** libc while anything uses it: a mapped segment, or a call under way. */
+let library: Deno.DynamicLibrary<typeof SYMBOLS> | null = null;
+let users = 0;
 
 /**
- * libc, opened once; throws what is needed where it cannot be: Linux, and
+ * libc, for one more user (give it back with {@linkcode release}): opened
+ * by the first and closed by the last, so nothing outlives what maps
+ * memory. Throws what is needed where it cannot be opened: Linux, and
  * `--allow-ffi` (FFI reaches anything, so Deno grants it only by flag).
  */
-function open(action: string): Deno.DynamicLibrary<typeof SYMBOLS>["symbols"] {
+function open(action: string): Libc {
   if (Deno.build.os !== "linux") {
     throw new Error(
       `Cannot ${action}: shared memory between processes is implemented on Linux only (POSIX shm through FFI), and this is ${Deno.build.os}`,
@@ -43,10 +49,19 @@ function open(action: string): Deno.DynamicLibrary<typeof SYMBOLS>["symbols"] {
     );
   }
   // Asked each time: a permission revoked since must stop the next call.
-  return libc ??= Deno.dlopen("libc.so.6", SYMBOLS).symbols;
+  library ??= Deno.dlopen("libc.so.6", SYMBOLS);
+  users++;
+  return library.symbols;
 }
 
-function errno(lib: NonNullable<typeof libc>): number {
+/** Gives back what {@linkcode open} gave. */
+function release(): void {
+  if (--users > 0 || !library) return;
+  library.close();
+  library = null;
+}
+
+function errno(lib: Libc): number {
   const at = lib.__errno_location();
   return at ? new Deno.UnsafePointerView(at).getInt32() : 0;
 }
@@ -77,8 +92,10 @@ export function mapSegment(
   const path = new TextEncoder().encode(`/${name}\0`);
   const flags = O_RDWR | (create ? O_CREAT | O_EXCL : 0);
   const fd = lib.shm_open(path, flags, 0o600);
+  let mapped = false;
   if (fd < 0) {
     const code = errno(lib);
+    release();
     if (code === 17) {
       throw new Deno.errors.AlreadyExists(`Cannot ${action}: it exists`);
     }
@@ -89,10 +106,9 @@ export function mapSegment(
   }
   try {
     if (create && lib.ftruncate(fd, BigInt(size)) !== 0) {
+      const code = errno(lib);
       lib.shm_unlink(path);
-      throw new Error(
-        `Cannot ${action}: ftruncate failed with errno ${errno(lib)}`,
-      );
+      throw new Error(`Cannot ${action}: ftruncate failed with errno ${code}`);
     }
     const length = Number(lib.lseek(fd, 0n, SEEK_END));
     if (length <= 0) {
@@ -111,7 +127,7 @@ export function mapSegment(
       throw new Error(`Cannot ${action}: mmap failed with errno ${errno(lib)}`);
     }
     const buffer = Deno.UnsafePointerView.getArrayBuffer(address, length);
-    let mapped = true;
+    mapped = true;
     return {
       buffer,
       size: length,
@@ -121,18 +137,22 @@ export function mapSegment(
         // Detach every view first: none can touch the memory once it is gone.
         buffer.transfer(0);
         lib.munmap(address, BigInt(length));
+        release();
       },
     };
   } finally {
     lib.close(fd);
+    if (!mapped) release();
   }
 }
 
 /** Removes the segment's name; its memory goes once nobody maps it. */
 export function unlinkSegment(name: string): void {
   const lib = open(`unlink shared memory ${name}`);
-  if (lib.shm_unlink(new TextEncoder().encode(`/${name}\0`)) !== 0) {
-    const code = errno(lib);
+  const failed = lib.shm_unlink(new TextEncoder().encode(`/${name}\0`)) !== 0;
+  const code = failed ? errno(lib) : 0;
+  release();
+  if (failed) {
     if (code === 2) {
       throw new Deno.errors.NotFound(
         `Cannot unlink shared memory ${name}: there is none`,
