@@ -463,7 +463,12 @@ export class Thread<A extends unknown[] = unknown[]> implements Runnable {
         // worker then stays idle for the next thread.
         warm.worker.postMessage({ ...header, port: port2 }, [port2]);
         worker = warm.worker;
-        if (!this.#daemon && !inMainThread()) worker.ref();
+        // Deno before 2.7 does not wake for a warm worker's end once it was
+        // unref'd: there it stays ref'd, as before the exit rule, and a
+        // main thread with such a thread running ends only after it.
+        if (!this.#daemon && (!inMainThread() || WORKER_EXIT_LOST)) {
+          worker.ref();
+        }
       } else {
         // Cloning workerData throws here, synchronously, before any worker.
         worker = new Worker(new URL(workerEntryUrl(this.#modules)), {
