@@ -859,10 +859,11 @@ export class Timer<A extends unknown[] = unknown[]> extends Thread<A> {
   /**
    * Creates a timer; it starts counting when started.
    *
-   * @param interval The delay in milliseconds.
+   * @param interval The delay in milliseconds; a negative one is none, as
+   * in Python (its wait does not wait).
    * @param fn The function to call.
    * @param args The arguments for `fn`.
-   * @throws {RangeError} If the interval is negative.
+   * @throws {TypeError} If the interval is not a number.
    */
   constructor(interval: number, fn: (...args: A) => unknown, args?: A) {
     super({ target: fn, args });
@@ -871,11 +872,6 @@ export class Timer<A extends unknown[] = unknown[]> extends Thread<A> {
         `Cannot create timer: expected interval to be a number of milliseconds, received ${
           describe(interval)
         }`,
-      );
-    }
-    if (interval < 0) {
-      throw new RangeError(
-        `Cannot create timer: expected interval to be >= 0, received ${interval}`,
       );
     }
     this.interval = interval;
