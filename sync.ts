@@ -17,8 +17,8 @@
  *
  * Passed to a `Process`, every object is served by the process that
  * created it: the child gets an object of the same class that asks the
- * owner (see ARCHITECTURE.md). There, `tryAcquire()` and `getValue()` are
- * not available, `locked()`, `Barrier.nWaiting` and `Barrier.broken` read
+ * owner (see ARCHITECTURE.md). There, `tryAcquire()` is not available,
+ * `locked()`, `getValue()`, `Barrier.nWaiting` and `Barrier.broken` read
  * a mirror that follows the owner, and a `Value` or `SharedArray` is a copy
  * brought up to date each time the child acquires a lock or semaphore.
  *

@@ -12,14 +12,19 @@ import { adopt, checkCount, MAX_INT32, newCells, revive } from "./_cells.ts";
 import {
   acquireOptions,
   exportAs,
+  mirror,
+  mirrorMeta,
   notAcross,
   proxy,
   remoteAcquire,
+  remoteHooks,
   remoteRelease,
+  watch,
 } from "./_remote.ts";
 import {
   acquireLoop,
   type AcquireOptions,
+  changeOf,
   holdOf,
   type LockHold,
   parseWait,
@@ -67,20 +72,27 @@ export class Semaphore {
     if (state) {
       this.#cells = new Int32Array(state.cells);
       this.#bound = state.bound;
-      return;
+    } else {
+      const kind = this instanceof BoundedSemaphore
+        ? "a bounded semaphore"
+        : "a semaphore";
+      checkCount(value, `create ${kind}`, "value");
+      if (value < 0 || value > MAX_INT32) {
+        throw new RangeError(
+          `Cannot create ${kind}: expected value from 0 to ${MAX_INT32}, received ${value}`,
+        );
+      }
+      this.#cells = newCells(2);
+      Atomics.store(this.#cells, SEM_VALUE, value);
+      this.#bound = this instanceof BoundedSemaphore ? value : null;
     }
-    const kind = this instanceof BoundedSemaphore
-      ? "a bounded semaphore"
-      : "a semaphore";
-    checkCount(value, `create ${kind}`, "value");
-    if (value < 0 || value > MAX_INT32) {
-      throw new RangeError(
-        `Cannot create ${kind}: expected value from 0 to ${MAX_INT32}, received ${value}`,
-      );
-    }
-    this.#cells = newCells(2);
-    Atomics.store(this.#cells, SEM_VALUE, value);
-    this.#bound = this instanceof BoundedSemaphore ? value : null;
+    // Other processes mirror the counter for getValue(): the watch counts
+    // as a waiter, so that every change notifies it.
+    remoteHooks.set(this, {
+      changed: (known, signal) =>
+        changeOf(this.#cells, SEM_VALUE, SEM_WAITERS, known, signal),
+      snapshot: () => Atomics.load(this.#cells, SEM_VALUE),
+    });
   }
 
   /**
@@ -142,7 +154,13 @@ export class Semaphore {
     let value = Atomics.load(cells, SEM_VALUE);
     while (value > 0) {
       const seen = Atomics.compareExchange(cells, SEM_VALUE, value, value - 1);
-      if (seen === value) return true;
+      if (seen === value) {
+        // A watching mirror (getValue() in another process) sees it.
+        if (Atomics.load(cells, SEM_WAITERS) > 0) {
+          Atomics.notify(cells, SEM_VALUE);
+        }
+        return true;
+      }
       value = seen;
     }
     return false;
@@ -260,6 +278,7 @@ export class Semaphore {
       this instanceof BoundedSemaphore ? "BoundedSemaphore" : "Semaphore",
       this,
       () => semaphoreServant(this),
+      mirrorMeta(this),
     );
   }
 
@@ -336,9 +355,7 @@ function semaphoreServant(semaphore: Semaphore): Servant {
           semaphore.release(args[0] as number);
           return;
         default:
-          throw new TypeError(
-            `Cannot run ${op} on a semaphore: unknown operation`,
-          );
+          return watch(semaphore, op, args, call);
       }
     },
   };
@@ -347,7 +364,9 @@ function semaphoreServant(semaphore: Semaphore): Servant {
 function semaphoreProxy<T extends Semaphore>(
   Class: { prototype: T },
   id: string,
+  meta: unknown,
 ): T {
+  const counter = mirror(id, meta as number);
   return proxy(Class, id, {
     async acquire(options?: number | AcquireOptions): Promise<boolean> {
       const [ok] = await remoteAcquire(id, options, "semaphore");
@@ -368,16 +387,16 @@ function semaphoreProxy<T extends Semaphore>(
       remoteRelease(id, [n]);
     },
     getValue(): number {
-      return notAcross(
-        "getValue()",
-        "the count lives in the process that created the semaphore",
-      );
+      return counter.get();
     },
   });
 }
 
-registerRemoteKind("Semaphore", (id) => semaphoreProxy(Semaphore, id));
+registerRemoteKind(
+  "Semaphore",
+  (id, meta) => semaphoreProxy(Semaphore, id, meta),
+);
 registerRemoteKind(
   "BoundedSemaphore",
-  (id) => semaphoreProxy(BoundedSemaphore, id),
+  (id, meta) => semaphoreProxy(BoundedSemaphore, id, meta),
 );

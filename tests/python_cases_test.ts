@@ -49,6 +49,7 @@ import {
   waitAtBarrier,
   waitOnCondition,
   watchBarrier,
+  watchSemaphore,
 } from "./fixtures/case_targets.ts";
 import { exitWith, sleepFor, TARGETS } from "./fixtures/targets.ts";
 import { deno } from "./_helpers.ts";
@@ -637,5 +638,27 @@ Deno.test({
       assertEquals(here + there, 1);
       if (Runner === Process) assertEquals([here, there], [1, 0]);
     }
+  },
+});
+
+Deno.test({
+  name:
+    "Semaphore.getValue() works in a child process, as in every Python process (_test_multiprocessing _TestSemaphore.test_semaphore)",
+  permissions: { read: true, run: true },
+  async fn() {
+    const semaphore = new Semaphore(3);
+    const out = new Queue<unknown>();
+    await semaphore.acquire();
+    const child = new Process({
+      target: watchSemaphore,
+      args: [semaphore, out],
+      module: CASE_TARGETS,
+    });
+    child.start();
+    assertEquals(await out.get(), 2);
+    semaphore.release();
+    assertEquals(await out.get(), 3);
+    await child.join();
+    assertEquals(child.exitCode, 0);
   },
 });
