@@ -781,7 +781,9 @@ export class Broker {
         }
         link.send([RESPONSE, requestId, ok, this.#codec.pack(value, link)]);
       } catch (error) {
-        // The value cannot travel: the caller gets why instead.
+        // The value cannot travel: the caller gets why instead, and an
+        // item handed over goes back where it was.
+        if (value instanceof Delivery) value.onLost();
         link.send([RESPONSE, requestId, false, this.#codec.pack(error, link)]);
       }
     };

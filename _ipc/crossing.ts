@@ -122,7 +122,19 @@ export function encodeShared(
 ): unknown {
   if (typeof value !== "object" || value === null) return value;
   if (seen.has(value)) return seen.get(value);
-  if (ArrayBuffer.isView(value) || value instanceof ArrayBuffer) return value;
+  if (ArrayBuffer.isView(value) || value instanceof ArrayBuffer) {
+    // V8 would copy a view of shared memory into another process: what
+    // its writes there do would be lost (Python refuses too).
+    if (
+      !options.sameProcess && ArrayBuffer.isView(value) &&
+      value.buffer instanceof SharedArrayBuffer
+    ) {
+      throw new TypeError(
+        "it is a view of memory shared between threads (a SharedArrayBuffer, as RawArray gives), which would arrive as a copy; pass a SharedArray or a Value (served by their owner), or a SharedMemory block (--allow-ffi)",
+      );
+    }
+    return value;
+  }
   const form = encodeForm(value, options, seen);
   if (form !== undefined) return form;
   const each = (item: unknown) => encodeShared(item, options, seen);

@@ -25,6 +25,7 @@ import {
   Pool,
   Process,
   Queue,
+  RawArray,
   RawValue,
   RLock,
   Semaphore,
@@ -45,6 +46,7 @@ import {
   sendThree,
   sleepLong,
   square,
+  tryGet,
   useLocal,
   waitAtBarrier,
   waitOnCondition,
@@ -660,5 +662,35 @@ Deno.test({
     assertEquals(await out.get(), 3);
     await child.join();
     assertEquals(child.exitCode, 0);
+  },
+});
+
+Deno.test({
+  name:
+    "A RawArray goes to a thread by its memory and is refused by a process, where it would be a copy; a queued one stays queued (_test_multiprocessing: RawArray shares only by inheritance)",
+  permissions: { read: true, run: true },
+  async fn() {
+    const raw = RawArray("i", 2);
+    const child = new Process({
+      target: exitWith,
+      args: [raw as never],
+      module: TARGETS,
+    });
+    assertThrows(
+      () => child.start(),
+      TypeError,
+      "would arrive as a copy; pass a SharedArray",
+    );
+    // A queue's item that cannot travel to a child stays at the head.
+    const queue = new Queue<unknown>();
+    const out = new Queue<unknown>();
+    await queue.put(raw);
+    assertEquals(await runToEnd(Process, tryGet, [queue, out]), 0);
+    const [kind, name, message] = await out.get() as string[];
+    assertEquals([kind, name], ["error", "TypeError"]);
+    assertEquals(message.includes("would arrive as a copy"), true, message);
+    assertEquals(await queue.qsize(), 1);
+    const item = await queue.get() as Int32Array;
+    assertEquals(item.buffer instanceof SharedArrayBuffer, true);
   },
 });
