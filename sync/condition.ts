@@ -488,11 +488,21 @@ function conditionServant(condition: Condition): Servant {
   const { cells, notify, takeToken } = conditionInternals.get(condition)!;
   // The generations each origin's waiters joined at, while they wait.
   const joined = new Map<string, number[]>();
-  const forget = (origin: string, generation: number) => {
+  // A wait that runtime did not join is refused: a forged `await` or
+  // `settle` would take another waiter's wake, or uncount a waiter.
+  const forget = (origin: string, generation: number): boolean => {
     const list = joined.get(origin) ?? [];
     const i = list.indexOf(generation);
     if (i >= 0) list.splice(i, 1);
     if (list.length === 0) joined.delete(origin);
+    return i >= 0;
+  };
+  const joinedBy = (origin: string, generation: number) =>
+    joined.get(origin)?.includes(generation) ?? false;
+  const refuse = (op: string): never => {
+    throw new TypeError(
+      `Cannot ${op} on the condition: this runtime did not join that wait`,
+    );
   };
   const settle = (generation: number, passOn: boolean): boolean => {
     if (Atomics.load(cells, COND_GEN) !== generation && takeToken()) {
@@ -516,9 +526,11 @@ function conditionServant(condition: Condition): Servant {
         }
         case "await": {
           const [generation, timeout] = args as [number, number | undefined];
+          if (!joinedBy(call.origin, generation)) return refuse(op);
           const deadline = performance.now() + (timeout ?? Infinity);
           while (true) {
             const gen = Atomics.load(cells, COND_GEN);
+            if (!joinedBy(call.origin, generation)) return refuse(op);
             if (gen !== generation && takeToken()) {
               forget(call.origin, generation);
               return true;
@@ -530,7 +542,7 @@ function conditionServant(condition: Condition): Servant {
         }
         case "settle": {
           const [generation, failed] = args as [number, boolean];
-          forget(call.origin, generation);
+          if (!forget(call.origin, generation)) return refuse(op);
           return settle(generation, failed);
         }
         case "notify":
@@ -600,6 +612,14 @@ registerRemoteKind("Condition", (id, meta) => {
     notifyAll(): void {
       self.notify(MAX_WAITERS);
     },
+  });
+  // Passed on (to a grandchild), it goes as its owner's, with its lock: the
+  // class's own form reads fields a proxy has not.
+  Object.defineProperty(self, toRemoteForm, {
+    value: () =>
+      exportAs("Condition", self, () => {
+        throw new TypeError("Cannot serve another runtime's condition");
+      }, { lock }),
   });
   return self;
 });

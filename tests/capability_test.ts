@@ -3,10 +3,11 @@
 // that guesses object ids and speaks for other runtimes reaches nothing it
 // was not handed. See ARCHITECTURE.md, "Who may name what".
 import { assert, assertEquals } from "@std/assert";
-import { Event, Lock, Process, Queue } from "../mod.ts";
+import { Condition, Event, Lock, Process, Queue } from "../mod.ts";
 import { CHANNEL_TARGETS, holdForever } from "./fixtures/channel_targets.ts";
 import {
   ATTACK_TARGETS,
+  forgeConditionWaits,
   forgeGone,
   ownQueue,
   probeIds,
@@ -131,5 +132,37 @@ Deno.test({
       await victim.join();
     }
     assertEquals(victim.exitCode, 0);
+  },
+});
+
+Deno.test({
+  name:
+    "A sandboxed child handed a Condition cannot settle or await a wait it never joined",
+  permissions: PERMISSIONS,
+  async fn() {
+    const condition = new Condition();
+    const report = new Queue<string[]>();
+    const attacker = new Process({
+      target: forgeConditionWaits,
+      args: [condition, report],
+      module: ATTACK_TARGETS,
+      permissions: "none",
+    });
+    attacker.start();
+    assertEquals(await report.get({ timeout: 30_000 }), [
+      "settle: TypeError",
+      "await: TypeError",
+    ]);
+    await attacker.join();
+    // The waiters' count is intact: a wait here is woken by a notify.
+    await condition.acquire();
+    const woken = condition.wait(20_000);
+    setTimeout(async () => {
+      await condition.acquire();
+      condition.notify();
+      condition.release();
+    }, 0);
+    assertEquals(await woken, true);
+    condition.release();
   },
 });
